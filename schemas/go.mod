@@ -1,0 +1,3 @@
+module github.com/auditstream/auditstream/schemas
+
+go 1.26
