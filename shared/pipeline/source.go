@@ -79,7 +79,21 @@ type Stream struct {
 	Normalize Normalizer
 	// Topic receives the stream's events.
 	Topic string
+	// Schema is the contract of the topic's values: event.AuditSchema or
+	// event.UsageSchema. It is registered under "<Topic>-value".
+	Schema event.Schema
 	// Vendor and Tenant label dead letters and metrics.
 	Vendor string
 	Tenant string
+}
+
+// TimeCursor returns the cursor every Source understands as "start at t,
+// inclusive": {"last":"<RFC 3339 UTC>"}. Sources must accept it in place of
+// their own cursors; operators use it to move a stream to a time
+// (auditctl checkpoints reset <stream> --to TIME).
+func TimeCursor(t time.Time) Cursor {
+	b, _ := json.Marshal(struct {
+		Last time.Time `json:"last"`
+	}{t.UTC()})
+	return b
 }

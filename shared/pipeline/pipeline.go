@@ -1,0 +1,379 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/auditstream/auditstream/shared/checkpoint"
+	"github.com/auditstream/auditstream/shared/event"
+	"github.com/auditstream/auditstream/shared/telemetry"
+)
+
+// Producer writes a batch of messages synchronously: it returns nil only when
+// every message is acknowledged (acks=all). *kafka.Writer satisfies it.
+type Producer interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// Encoder encodes values of one topic in the Confluent wire format.
+// *serde.Encoder satisfies it.
+type Encoder interface {
+	AppendEncode(dst []byte, v any) ([]byte, error)
+}
+
+// Options are what a Runner needs besides its streams.
+type Options struct {
+	// Producer writes events and dead letters. Required.
+	Producer Producer
+	// Checkpoints stores each stream's cursor. Required.
+	Checkpoints checkpoint.Store
+	// Encoders maps each stream topic to its value encoder. Required.
+	Encoders map[string]Encoder
+	// DeadLetterTopic receives records that fail to normalize or encode.
+	DeadLetterTopic string
+	// DeadLetterEncoder encodes event.DeadLetter values. Required.
+	DeadLetterEncoder Encoder
+	// PollInterval is the wait after a stream has caught up. Default 1m.
+	PollInterval time.Duration
+	// RetryInitial and RetryMax bound the backoff between retries of a
+	// failed fetch, produce or checkpoint. Defaults 1s and 1m. Retries go
+	// on until the context ends: a poller waits out an outage.
+	RetryInitial, RetryMax time.Duration
+	// Metrics, when set, records the pipeline's metrics.
+	Metrics *telemetry.PipelineMetrics
+	// Health, when set, is told whether Kafka and the vendor answer.
+	Health *telemetry.Health
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Clock defaults to time.Now; tests fix it.
+	Clock func() time.Time
+}
+
+// Runner runs streams until its context ends.
+type Runner struct {
+	opts    Options
+	streams []Stream
+	tracer  trace.Tracer
+}
+
+// New checks the options and returns a Runner for streams.
+func New(opts Options, streams ...Stream) (*Runner, error) {
+	var problems []string
+	if opts.Producer == nil {
+		problems = append(problems, "no producer")
+	}
+	if opts.Checkpoints == nil {
+		problems = append(problems, "no checkpoint store")
+	}
+	if opts.DeadLetterEncoder == nil || opts.DeadLetterTopic == "" {
+		problems = append(problems, "no dead-letter topic or encoder")
+	}
+	seen := map[string]bool{}
+	for _, s := range streams {
+		name := s.Source.Stream()
+		if seen[name] {
+			problems = append(problems, fmt.Sprintf("stream %q appears twice", name))
+		}
+		seen[name] = true
+		if s.Normalize == nil {
+			problems = append(problems, fmt.Sprintf("stream %q has no normalizer", name))
+		}
+		if opts.Encoders[s.Topic] == nil {
+			problems = append(problems, fmt.Sprintf("stream %q: no encoder for topic %q", name, s.Topic))
+		}
+	}
+	if len(streams) == 0 {
+		problems = append(problems, "no streams")
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("pipeline: %s", joinProblems(problems))
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Minute
+	}
+	if opts.RetryInitial <= 0 {
+		opts.RetryInitial = time.Second
+	}
+	if opts.RetryMax <= 0 {
+		opts.RetryMax = time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	return &Runner{opts: opts, streams: streams, tracer: otel.Tracer("github.com/auditstream/auditstream/shared/pipeline")}, nil
+}
+
+func joinProblems(p []string) string {
+	var b bytes.Buffer
+	for i, s := range p {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// Run runs every stream in its own goroutine until ctx ends, then waits for
+// all of them. A page in flight when ctx ends is abandoned without moving its
+// cursor. Run returns nil on a clean stop.
+func (r *Runner) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, s := range r.streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.runStream(ctx, s)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// streamState is one stream's position as the loop sees it.
+type streamState struct {
+	cursor  Cursor
+	records int64
+}
+
+func (r *Runner) runStream(ctx context.Context, s Stream) {
+	name := s.Source.Stream()
+	log := r.opts.Logger.With("stream", name)
+	var st streamState
+	err := r.retry(ctx, name, "checkpoint", func() error {
+		cp, err := r.opts.Checkpoints.Get(ctx, name)
+		if errors.Is(err, checkpoint.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		st.cursor, st.records = Cursor(cp.Cursor), cp.Records
+		if r.opts.Metrics != nil && !cp.Position.IsZero() {
+			r.opts.Metrics.SetPosition(name, cp.Position)
+		}
+		return nil
+	})
+	if err != nil {
+		return // ctx ended
+	}
+	log.Info("stream started", "has_checkpoint", st.cursor != nil, "records", st.records)
+	for ctx.Err() == nil {
+		done, err := r.cycle(ctx, s, &st, log)
+		if err != nil {
+			// Only a cancelled context ends a cycle with an error.
+			break
+		}
+		if done {
+			select {
+			case <-ctx.Done():
+			case <-time.After(r.opts.PollInterval):
+			}
+		}
+	}
+	log.Info("stream stopped", "records", st.records)
+}
+
+// cycle fetches, produces and checkpoints one page. It returns done when the
+// stream has caught up, and an error only when ctx ended.
+func (r *Runner) cycle(ctx context.Context, s Stream, st *streamState, log *slog.Logger) (done bool, err error) {
+	name := s.Source.Stream()
+	ctx, span := r.tracer.Start(ctx, "poll "+name, trace.WithAttributes(attribute.String("auditstream.stream", name)))
+	defer span.End()
+	streamAttr := metric.WithAttributes(attribute.String("stream", name))
+
+	var page Page
+	start := r.opts.Clock()
+	err = r.retry(ctx, name, "fetch", func() error {
+		p, err := s.Source.Fetch(ctx, st.cursor)
+		if r.opts.Health != nil && ctx.Err() == nil {
+			r.opts.Health.Set("vendor", err)
+		}
+		if err != nil {
+			return err
+		}
+		page = p
+		return nil
+	})
+	if err != nil {
+		span.SetStatus(codes.Error, "stopped during fetch")
+		return false, err
+	}
+	if m := r.opts.Metrics; m != nil {
+		m.FetchDuration.Record(ctx, r.opts.Clock().Sub(start).Seconds(), streamAttr)
+		m.RecordsFetched.Add(ctx, int64(len(page.Records)), streamAttr)
+	}
+
+	observed := r.opts.Clock().UTC()
+	msgs, produced, dead := r.messages(s, page, st.cursor, observed, log)
+	span.SetAttributes(attribute.Int("auditstream.records", len(page.Records)), attribute.Int("auditstream.dead_letters", dead))
+
+	if len(msgs) > 0 {
+		if err := r.produce(ctx, name, msgs); err != nil {
+			span.SetStatus(codes.Error, "stopped before the page was acknowledged")
+			log.Info("page abandoned", "records", len(msgs), "reason", "shutdown before acknowledgement")
+			return false, err
+		}
+		if m := r.opts.Metrics; m != nil {
+			m.RecordsProduced.Add(ctx, int64(produced), metric.WithAttributes(attribute.String("stream", name), attribute.String("topic", s.Topic)))
+			m.RecordsDeadLettered.Add(ctx, int64(dead), streamAttr)
+			m.PagesProduced.Add(ctx, 1, streamAttr)
+		}
+	}
+
+	if !bytes.Equal(page.Next, st.cursor) {
+		cp := checkpoint.Checkpoint{
+			Stream:    name,
+			Cursor:    append([]byte(nil), page.Next...),
+			Position:  page.Position,
+			UpdatedAt: r.opts.Clock().UTC(),
+			Topic:     s.Topic,
+			Records:   st.records + int64(produced),
+		}
+		if err := r.saveCheckpoint(ctx, cp); err != nil {
+			span.SetStatus(codes.Error, "stopped before the checkpoint was saved")
+			return false, err
+		}
+		st.cursor = cp.Cursor
+		st.records = cp.Records
+	}
+	if r.opts.Metrics != nil && !page.Position.IsZero() {
+		r.opts.Metrics.SetPosition(name, page.Position)
+	}
+	if produced > 0 || dead > 0 {
+		log.Debug("page produced", "records", produced, "dead_letters", dead, "done", page.Done)
+	}
+	return page.Done, nil
+}
+
+// messages normalizes and encodes a page. Records that fail go to the
+// dead-letter topic with the reason; they never stop the page.
+func (r *Runner) messages(s Stream, page Page, cur Cursor, observed time.Time, log *slog.Logger) (msgs []kafka.Message, produced, dead int) {
+	name := s.Source.Stream()
+	enc := r.opts.Encoders[s.Topic]
+	msgs = make([]kafka.Message, 0, len(page.Records)+len(page.DeadLetters))
+	deadLetter := func(stage event.Stage, reason string, raw []byte) {
+		dl := &event.DeadLetter{
+			Vendor:       s.Vendor,
+			Stream:       name,
+			TenantID:     s.Tenant,
+			Topic:        s.Topic,
+			Stage:        stage,
+			Reason:       reason,
+			ObservedTime: observed,
+			Raw:          raw,
+		}
+		if len(cur) > 0 {
+			c := string(cur)
+			dl.Cursor = &c
+		}
+		value, err := r.opts.DeadLetterEncoder.AppendEncode(nil, dl)
+		if err != nil {
+			// The dead-letter schema is ours: this is a bug, not bad input.
+			// Keep the record in the page as a raw value rather than lose it.
+			log.Error("dead letter encode failed", "error", err)
+			value = raw
+		}
+		log.Warn("record dead-lettered", "stage", string(stage), "reason", reason)
+		msgs = append(msgs, kafka.Message{Topic: r.opts.DeadLetterTopic, Key: []byte(name), Value: value})
+		dead++
+	}
+	for _, rec := range page.Records {
+		ev, err := s.Normalize(rec, observed)
+		if err != nil {
+			deadLetter(event.StageNormalize, err.Error(), rec.Raw)
+			continue
+		}
+		value, err := enc.AppendEncode(nil, ev)
+		if err != nil {
+			deadLetter(event.StageEncode, err.Error(), rec.Raw)
+			continue
+		}
+		msgs = append(msgs, kafka.Message{Topic: s.Topic, Key: []byte(ev.Key()), Value: value})
+		produced++
+	}
+	for _, d := range page.DeadLetters {
+		deadLetter(event.StageFetch, d.Reason, d.Raw)
+	}
+	return msgs, produced, dead
+}
+
+// produce writes the page with one synchronous call, retrying until Kafka
+// acknowledges it or ctx ends.
+func (r *Runner) produce(ctx context.Context, name string, msgs []kafka.Message) error {
+	ctx, span := r.tracer.Start(ctx, "produce", trace.WithAttributes(attribute.Int("messaging.batch.message_count", len(msgs))))
+	defer span.End()
+	return r.retry(ctx, name, "produce", func() error {
+		start := r.opts.Clock()
+		err := r.opts.Producer.WriteMessages(ctx, msgs...)
+		if r.opts.Health != nil && ctx.Err() == nil {
+			r.opts.Health.Set("kafka", err)
+		}
+		if m := r.opts.Metrics; m != nil && err == nil {
+			m.ProduceDuration.Record(ctx, r.opts.Clock().Sub(start).Seconds(), metric.WithAttributes(attribute.String("stream", name)))
+		}
+		return err
+	})
+}
+
+// saveCheckpoint saves cp, retrying. The page is already acknowledged, so a
+// shutdown arriving now still gets a few seconds to record it: that spares a
+// replay of the page after the restart.
+func (r *Runner) saveCheckpoint(ctx context.Context, cp checkpoint.Checkpoint) error {
+	err := r.retry(ctx, cp.Stream, "checkpoint", func() error {
+		return r.opts.Checkpoints.Save(ctx, cp)
+	})
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := r.opts.Checkpoints.Save(final, cp); err != nil {
+		r.opts.Logger.Warn("final checkpoint not saved", "stream", cp.Stream, "error", err)
+		return ctx.Err()
+	}
+	return ctx.Err()
+}
+
+// retry calls op until it succeeds or ctx ends, with exponential backoff and
+// jitter between attempts. It returns nil or ctx's error.
+func (r *Runner) retry(ctx context.Context, name, stage string, op func() error) error {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = r.opts.RetryInitial
+	b.MaxInterval = r.opts.RetryMax
+	b.MaxElapsedTime = 0 // retry until ctx ends
+	attempt := 0
+	err := backoff.RetryNotify(func() error {
+		err := op()
+		if err != nil && ctx.Err() != nil {
+			return backoff.Permanent(ctx.Err())
+		}
+		return err
+	}, backoff.WithContext(b, ctx), func(err error, wait time.Duration) {
+		attempt++
+		r.opts.Logger.Warn("stage failed, retrying", "stream", name, "stage", stage, "attempt", attempt, "wait", wait, "error", err)
+		if m := r.opts.Metrics; m != nil {
+			m.Retries.Add(ctx, 1, metric.WithAttributes(attribute.String("stream", name), attribute.String("stage", stage)))
+		}
+	})
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}

@@ -1,0 +1,276 @@
+// Package poller wires a vendor's streams to Kafka: it is everything a
+// poller's main does besides building its vendor sources. Main handles the
+// command line, configuration, signals and exit codes; Run is the in-process
+// entry point that tests and the dev stack use.
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/auditstream/auditstream/shared/checkpoint"
+	"github.com/auditstream/auditstream/shared/config"
+	"github.com/auditstream/auditstream/shared/event"
+	"github.com/auditstream/auditstream/shared/kafkax"
+	"github.com/auditstream/auditstream/shared/pipeline"
+	"github.com/auditstream/auditstream/shared/serde"
+	"github.com/auditstream/auditstream/shared/telemetry"
+)
+
+// Env is what a vendor's Build function gets from the runner.
+type Env struct {
+	// Common is the loaded common configuration.
+	Common *config.Common
+	// Logger is the service's logger.
+	Logger *slog.Logger
+	// Start is where a stream with no checkpoint begins (START_TIME).
+	Start time.Time
+}
+
+// BuildFunc builds a vendor's streams. It must not do network I/O: the
+// runner reaches Kafka and the registry first, and the vendor is reached by
+// the first fetch (with retries).
+type BuildFunc func(env Env) ([]pipeline.Stream, error)
+
+// Service describes one poller binary.
+type Service struct {
+	// Name is the binary's name, e.g. "poller-plm".
+	Name string
+	// Description is one paragraph for -help.
+	Description string
+	// Config is a pointer to the service's configuration struct, which
+	// embeds config.Common.
+	Config config.Spec
+	// Common points at the config.Common embedded in Config.
+	Common *config.Common
+	// Build builds the streams from the loaded configuration.
+	Build BuildFunc
+	// WrapCheckpoints, when set, wraps the checkpoint store the pipeline
+	// uses. Tests inject faults with it (a crash between produce and
+	// checkpoint); production leaves it nil.
+	WrapCheckpoints func(checkpoint.Store) checkpoint.Store
+}
+
+// Main runs the service as a process: it parses the command line, loads and
+// validates the configuration (listing every problem), runs until SIGINT or
+// SIGTERM and exits. It never returns.
+func Main(svc Service) {
+	os.Exit(run(svc, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(svc Service, args []string, stdout, stderr io.Writer) int {
+	flags, err := config.ParseFlags(svc.Name, svc.Description, args, svc.Config, stdout, stderr)
+	if err != nil {
+		return 2
+	}
+	if flags.Exit {
+		return flags.Code
+	}
+	if err := config.Load(svc.Config); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", svc.Name, err)
+		return 2
+	}
+	if flags.Healthcheck {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := telemetry.Healthcheck(ctx, svc.Common.HTTPAddr); err != nil {
+			fmt.Fprintf(stderr, "%s: not ready: %v\n", svc.Name, err)
+			return 1
+		}
+		return 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Run(ctx, svc); err != nil {
+		slog.Error("poller failed", "error", err)
+		return 1
+	}
+	return 0
+}
+
+// Run runs the service until ctx ends, with svc.Config already loaded. It
+// returns nil after a clean stop, or the error that kept it from starting.
+func Run(ctx context.Context, svc Service) error {
+	c := svc.Common
+	tel, err := telemetry.Setup(ctx, telemetry.Options{ServiceName: svc.Name, Version: config.Version, Level: c.SlogLevel()})
+	if err != nil {
+		return fmt.Errorf("set up telemetry: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(sctx)
+	}()
+	log := tel.Logger()
+
+	streams, err := svc.Build(Env{Common: c, Logger: log, Start: c.Start(time.Now())})
+	if err != nil {
+		return fmt.Errorf("build streams: %w", err)
+	}
+
+	health := telemetry.NewHealth("kafka", "registry", "vendor")
+	srv := telemetry.NewServer(c.HTTPAddr, tel, health)
+	if err := srv.Start(); err != nil {
+		return fmt.Errorf("serve %s: %w", c.HTTPAddr, err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+
+	kcfg := KafkaConfig(c)
+	topics := []kafkax.TopicSpec{
+		kafkax.CheckpointTopicSpec(c.CheckpointTopic, c.KafkaReplicationFactor),
+		{Name: c.DeadletterTopic, Partitions: c.KafkaTopicPartitions, ReplicationFactor: c.KafkaReplicationFactor},
+	}
+	seen := map[string]bool{}
+	for _, s := range streams {
+		if !seen[s.Topic] {
+			seen[s.Topic] = true
+			topics = append(topics, kafkax.TopicSpec{Name: s.Topic, Partitions: c.KafkaTopicPartitions, ReplicationFactor: c.KafkaReplicationFactor})
+		}
+	}
+	log.Info("connecting to kafka", "brokers", c.KafkaBrokers, "topics", len(topics))
+	if err := waitFor(ctx, log, "kafka", health, func() error { return kafkax.EnsureTopics(ctx, kcfg, topics...) }); err != nil {
+		return err
+	}
+
+	srClient, err := serde.NewClient(serde.Options{URL: c.SchemaRegistryURL, Username: c.SchemaRegistryUsername, Password: c.SchemaRegistryPassword})
+	if err != nil {
+		return fmt.Errorf("schema registry client: %w", err)
+	}
+	encoders := map[string]pipeline.Encoder{}
+	var dlEncoder *serde.Encoder
+	err = waitFor(ctx, log, "registry", health, func() error {
+		for _, s := range streams {
+			if encoders[s.Topic] != nil {
+				continue
+			}
+			enc, err := serde.Register(ctx, srClient, s.Topic, s.Schema.Text, s.Schema.Example)
+			if err != nil {
+				return permanentIfRejected(err)
+			}
+			encoders[s.Topic] = enc
+		}
+		if dlEncoder == nil {
+			enc, err := serde.Register(ctx, srClient, c.DeadletterTopic, event.DeadLetterSchema.Text, event.DeadLetterSchema.Example)
+			if err != nil {
+				return permanentIfRejected(err)
+			}
+			dlEncoder = enc
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	var store *checkpoint.KafkaStore
+	if err := waitFor(ctx, log, "kafka", health, func() error {
+		s, err := checkpoint.NewKafkaStore(ctx, kcfg, c.CheckpointTopic)
+		store = s
+		return err
+	}); err != nil {
+		return err
+	}
+	defer store.Close()
+
+	writer, err := kafkax.NewWriter(kcfg, "", writerBatch)
+	if err != nil {
+		return fmt.Errorf("kafka writer: %w", err)
+	}
+	defer writer.Close()
+
+	metrics, err := telemetry.NewPipelineMetrics()
+	if err != nil {
+		return fmt.Errorf("pipeline metrics: %w", err)
+	}
+	var checkpoints checkpoint.Store = store
+	if svc.WrapCheckpoints != nil {
+		checkpoints = svc.WrapCheckpoints(store)
+	}
+	runner, err := pipeline.New(pipeline.Options{
+		Producer:          writer,
+		Checkpoints:       checkpoints,
+		Encoders:          encoders,
+		DeadLetterTopic:   c.DeadletterTopic,
+		DeadLetterEncoder: dlEncoder,
+		PollInterval:      c.PollInterval,
+		Metrics:           metrics,
+		Health:            health,
+		Logger:            log,
+	}, streams...)
+	if err != nil {
+		return err
+	}
+	log.Info("poller running", "streams", len(streams), "version", config.Version)
+	err = runner.Run(ctx)
+	log.Info("poller stopped")
+	return err
+}
+
+// writerBatch is the writer's batch size: one vendor page (at most 1000
+// records for every vendor so far) plus its dead letters goes out in one
+// batch per partition.
+const writerBatch = 2000
+
+// KafkaConfig turns the common settings into a kafkax.Config.
+func KafkaConfig(c *config.Common) kafkax.Config {
+	return kafkax.Config{
+		Brokers:       c.KafkaBrokers,
+		TLSEnabled:    c.KafkaTLSEnabled,
+		TLSCAFile:     c.KafkaTLSCAFile,
+		SASLMechanism: c.KafkaSASLMechanism,
+		SASLUsername:  c.KafkaSASLUsername,
+		SASLPassword:  c.KafkaSASLPassword,
+	}
+}
+
+// waitFor retries op with backoff until it succeeds, fails permanently or
+// ctx ends, reporting each failure to health and the log.
+func waitFor(ctx context.Context, log *slog.Logger, component string, health *telemetry.Health, op func() error) error {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 500 * time.Millisecond
+	b.MaxInterval = 30 * time.Second
+	b.MaxElapsedTime = 0
+	attempt := 0
+	err := backoff.RetryNotify(func() error {
+		err := op()
+		health.Set(component, err)
+		if err != nil && ctx.Err() != nil {
+			return backoff.Permanent(ctx.Err())
+		}
+		return err
+	}, backoff.WithContext(b, ctx), func(err error, wait time.Duration) {
+		attempt++
+		log.Warn("dependency unavailable, retrying", "component", component, "attempt", attempt, "wait", wait, "error", err)
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", component, err)
+	}
+	return nil
+}
+
+// permanentIfRejected stops retrying when the registry rejected the schema
+// (invalid or incompatible): waiting will not fix that.
+func permanentIfRejected(err error) error {
+	var re *sr.ResponseError
+	if errors.As(err, &re) && (re.StatusCode == 409 || re.StatusCode == 422 || re.StatusCode == 401 || re.StatusCode == 403) {
+		return backoff.Permanent(err)
+	}
+	return err
+}
+
+var _ pipeline.Producer = (*kafka.Writer)(nil)
