@@ -102,6 +102,15 @@ func run(svc Service, args []string, stdout, stderr io.Writer) int {
 // Run runs the service until ctx ends, with svc.Config already loaded. It
 // returns nil after a clean stop, or the error that kept it from starting.
 func Run(ctx context.Context, svc Service) error {
+	err := run1(ctx, svc)
+	if errors.Is(err, errStopped) {
+		return nil
+	}
+	return err
+}
+
+// run1 is Run; errStopped means ctx ended before the pipeline started.
+func run1(ctx context.Context, svc Service) error {
 	c := svc.Common
 	tel, err := telemetry.Setup(ctx, telemetry.Options{ServiceName: svc.Name, Version: config.Version, Level: c.SlogLevel()})
 	if err != nil {
@@ -258,10 +267,17 @@ func waitFor(ctx context.Context, log *slog.Logger, component string, health *te
 		log.Warn("dependency unavailable, retrying", "component", component, "attempt", attempt, "wait", wait, "error", err)
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped while waiting: a clean stop, not a failure.
+			return errStopped
+		}
 		return fmt.Errorf("%s: %w", component, err)
 	}
 	return nil
 }
+
+// errStopped reports that the service was stopped before it started.
+var errStopped = errors.New("stopped during start")
 
 // permanentIfRejected stops retrying when the registry rejected the schema
 // (invalid or incompatible): waiting will not fix that.

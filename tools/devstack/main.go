@@ -193,6 +193,10 @@ loop:
 
 	// Stop the pollers first (SIGTERM, as Kubernetes does), then read the
 	// final state while the broker still runs.
+	fmt.Println("\npollers")
+	for _, p := range pollers {
+		fmt.Printf("  %-16s resident memory %s\n", p.vendor.binary, residentMemory(p.cmd.Process.Pid))
+	}
 	for _, p := range pollers {
 		select {
 		case <-p.done:
@@ -347,4 +351,22 @@ func summary(cfg kafkax.Config, topics []string, w io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", cp.Stream, cp.Records, pos, lag)
 	}
 	_ = tw.Flush()
+}
+
+// residentMemory returns a process's resident set size as Linux reports it
+// in /proc, or "unknown" elsewhere.
+func residentMemory(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			if _, err := fmt.Sscan(strings.TrimSpace(rest), &kb); err == nil {
+				return fmt.Sprintf("%.1f MiB", float64(kb)/1024)
+			}
+		}
+	}
+	return "unknown"
 }
