@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/auditstream/auditstream/services/poller-plm/internal/plm"
 	"github.com/auditstream/auditstream/services/poller-plm/plmsim"
@@ -134,45 +134,76 @@ func (w *world) loadService(t *testing.T) (poller.Service, *Config) {
 	return service(&cfg), &cfg
 }
 
-// consumed reads every message of topic and decodes each value with the
-// schema the registry holds for its id (as any other client would).
+// consumed reads every message of topic with another Kafka client than the
+// pollers' (franz-go's kgo), up to the end offsets at the time of the call,
+// and decodes each value with the schema the registry holds for its id.
 func (w *world) consumed(t *testing.T, topic string) []map[string]any {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	kcfg := kafkax.Config{Brokers: w.kafka.Brokers()}
-	cl, err := kafkax.NewClient(kcfg)
+	ends := w.endOffsets(t, topic)
+	remaining := int64(0)
+	for _, e := range ends {
+		remaining += e
+	}
+	if remaining == 0 {
+		return nil
+	}
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(w.kafka.Brokers()...),
+		kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer kafkax.CloseClient(cl)
-	ranges, err := kafkax.Ranges(ctx, cl, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer cl.Close()
 	srCl, err := serde.NewClient(serde.Options{URL: w.registry.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dec := serde.NewDecoder(srCl)
 	var out []map[string]any
-	for _, r := range ranges {
-		err := kafkax.ReadRange(ctx, cl, topic, r, func(m kafka.Message) error {
-			var v map[string]any
-			if _, err := dec.Decode(ctx, m.Value, &v); err != nil {
-				return fmt.Errorf("decode %s/%d@%d: %w", topic, m.Partition, m.Offset, err)
+	for remaining > 0 {
+		fetches := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("consume %s: %v (%d messages short)", topic, err, remaining)
+		}
+		fetches.EachError(func(topic string, p int32, err error) { t.Fatalf("consume %s/%d: %v", topic, p, err) })
+		fetches.EachRecord(func(r *kgo.Record) {
+			if r.Offset >= ends[int(r.Partition)] {
+				return // produced after the call
 			}
-			if v["event_id"] != nil && v["event_id"] != string(m.Key) {
-				return fmt.Errorf("key %q differs from event_id %v", m.Key, v["event_id"])
+			remaining--
+			var v map[string]any
+			if _, err := dec.Decode(ctx, r.Value, &v); err != nil {
+				t.Fatalf("decode %s/%d@%d: %v", topic, r.Partition, r.Offset, err)
+			}
+			if v["event_id"] != nil && v["event_id"] != string(r.Key) {
+				t.Fatalf("key %q differs from event_id %v", r.Key, v["event_id"])
 			}
 			out = append(out, v)
-			return nil
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 	}
 	return out
+}
+
+// endOffsets returns the end offset of each partition of topic (none when
+// the topic does not exist yet).
+func (w *world) endOffsets(t *testing.T, topic string) map[int]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cl, err := kafkax.NewClient(kafkax.Config{Brokers: w.kafka.Brokers()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kafkax.CloseClient(cl)
+	ends, err := kafkax.EndOffsets(ctx, cl, topic)
+	if err != nil {
+		return nil
+	}
+	return ends
 }
 
 // countIDs counts the events of each event id.
@@ -199,19 +230,8 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 // producedCount reads the number of messages in topic (sum of end offsets).
 func (w *world) producedCount(t *testing.T, topic string) int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cl, err := kafkax.NewClient(kafkax.Config{Brokers: w.kafka.Brokers()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kafkax.CloseClient(cl)
-	ends, err := kafkax.EndOffsets(ctx, cl, topic)
-	if err != nil {
-		return 0 // not created yet
-	}
 	var n int64
-	for _, e := range ends {
+	for _, e := range w.endOffsets(t, topic) {
 		n += e
 	}
 	return n

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -263,10 +264,14 @@ func (r *Runner) cycle(ctx context.Context, s Stream, st *streamState, log *slog
 }
 
 // messages normalizes and encodes a page. Records that fail go to the
-// dead-letter topic with the reason; they never stop the page.
+// dead-letter topic with the reason; they never stop the page. Large pages
+// are normalized and encoded by several goroutines (normalizers are pure and
+// encoders safe for concurrent use); the messages keep the page's order.
 func (r *Runner) messages(s Stream, page Page, cur Cursor, observed time.Time, log *slog.Logger) (msgs []kafka.Message, produced, dead int) {
 	name := s.Source.Stream()
-	enc := r.opts.Encoders[s.Topic]
+	results := make([]encoded, len(page.Records))
+	r.encodeAll(s, page.Records, observed, results)
+
 	msgs = make([]kafka.Message, 0, len(page.Records)+len(page.DeadLetters))
 	deadLetter := func(stage event.Stage, reason string, raw []byte) {
 		dl := &event.DeadLetter{
@@ -294,24 +299,67 @@ func (r *Runner) messages(s Stream, page Page, cur Cursor, observed time.Time, l
 		msgs = append(msgs, kafka.Message{Topic: r.opts.DeadLetterTopic, Key: []byte(name), Value: value})
 		dead++
 	}
-	for _, rec := range page.Records {
-		ev, err := s.Normalize(rec, observed)
-		if err != nil {
-			deadLetter(event.StageNormalize, err.Error(), rec.Raw)
+	for i, res := range results {
+		if res.err != nil {
+			deadLetter(res.stage, res.err.Error(), page.Records[i].Raw)
 			continue
 		}
-		value, err := enc.AppendEncode(nil, ev)
-		if err != nil {
-			deadLetter(event.StageEncode, err.Error(), rec.Raw)
-			continue
-		}
-		msgs = append(msgs, kafka.Message{Topic: s.Topic, Key: []byte(ev.Key()), Value: value})
+		msgs = append(msgs, kafka.Message{Topic: s.Topic, Key: res.key, Value: res.value})
 		produced++
 	}
 	for _, d := range page.DeadLetters {
 		deadLetter(event.StageFetch, d.Reason, d.Raw)
 	}
 	return msgs, produced, dead
+}
+
+// encoded is one record after normalize and encode: its key and value, or
+// the stage that failed and why.
+type encoded struct {
+	key, value []byte
+	stage      event.Stage
+	err        error
+}
+
+// parallelMin is the page size from which encodeAll splits the work.
+const parallelMin = 128
+
+// encodeAll fills out[i] with records[i] normalized and encoded.
+func (r *Runner) encodeAll(s Stream, records []Record, observed time.Time, out []encoded) {
+	enc := r.opts.Encoders[s.Topic]
+	one := func(i int) {
+		ev, err := s.Normalize(records[i], observed)
+		if err != nil {
+			out[i] = encoded{stage: event.StageNormalize, err: err}
+			return
+		}
+		value, err := enc.AppendEncode(nil, ev)
+		if err != nil {
+			out[i] = encoded{stage: event.StageEncode, err: err}
+			return
+		}
+		out[i] = encoded{key: []byte(ev.Key()), value: value}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(records)/(parallelMin/2))
+	if workers <= 1 {
+		for i := range records {
+			one(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(records) + workers - 1) / workers
+	for lo := 0; lo < len(records); lo += chunk {
+		hi := min(lo+chunk, len(records))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				one(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // produce writes the page with one synchronous call, retrying until Kafka

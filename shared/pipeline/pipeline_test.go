@@ -322,3 +322,35 @@ func TestNewListsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestLargePagesKeepOrderAcrossWorkers covers pages big enough to be
+// normalized by several goroutines: the order and the dead letters are the
+// same as for a serial run.
+func TestLargePagesKeepOrderAcrossWorkers(t *testing.T) {
+	bad := map[int]bool{0: true, 257: true, 999: true, 1500: true}
+	src := &listSource{n: 2000, size: 1000, bad: bad}
+	prod := &memProducer{}
+	store := checkpoint.NewMemoryStore()
+	r := newRunner(t, src, prod, store)
+	runUntil(t, r, func() bool { return savedCursor(t, store) == 2000 })
+
+	got := prod.byTopic("out")
+	if len(got) != 2000-len(bad) {
+		t.Fatalf("produced %d records, want %d", len(got), 2000-len(bad))
+	}
+	j := 0
+	for i := range 2000 {
+		if bad[i] {
+			continue
+		}
+		if got[j] != strconv.Itoa(i) {
+			t.Fatalf("record %d = %s: order broken", j, got[j])
+		}
+		j++
+	}
+	dl := prod.byTopic("dlq")
+	want := []string{`NORMALIZE:record is not usable:{"i":0}`, `NORMALIZE:record is not usable:{"i":257}`, `NORMALIZE:record is not usable:{"i":999}`, `NORMALIZE:record is not usable:{"i":1500}`}
+	if fmt.Sprint(dl) != fmt.Sprint(want) {
+		t.Fatalf("dead letters = %q, want %q", dl, want)
+	}
+}

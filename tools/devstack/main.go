@@ -69,6 +69,7 @@ func run() int {
 		defer cancel()
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	slog.SetDefault(log)
 	if err := runStack(ctx, o, log); err != nil {
 		fmt.Fprintf(os.Stderr, "devstack: %v\n", err)
 		return 1

@@ -68,6 +68,14 @@
 // with no rows. Every Fetch depends only on its cursor: a new Source
 // continues any cursor, which is what makes a restart safe.
 //
+// Identical rows: rows carry no id, so an event id comes from the row's
+// content, and the vendor can log two rows with the same content in one
+// millisecond (a double submission, say). Each is a record of its own: the
+// cursor's "same" field keeps the hashes of the rows emitted at exactly
+// last, and a row identical to k of them gets identity "<hash>#k", so its
+// event id differs while the first keeps the plain content hash. A restart
+// inside such a burst continues the count from the cursor.
+//
 // A row whose timestamp is missing or malformed cannot be placed in time;
 // it is emitted wherever it is met, and its normalization fails, sending it
 // to the dead-letter topic with the reason. A rescan over it emits it again.
