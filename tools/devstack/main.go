@@ -41,6 +41,7 @@ func main() {
 type options struct {
 	kafkaPort    int
 	registryAddr string
+	metricsPort  int
 	binDir       string
 	logDir       string
 	duration     time.Duration
@@ -53,6 +54,7 @@ func run() int {
 	var o options
 	flag.IntVar(&o.kafkaPort, "kafka-port", 9092, "port of the embedded Kafka broker on 127.0.0.1")
 	flag.StringVar(&o.registryAddr, "registry-addr", "127.0.0.1:8081", "address of the embedded schema registry")
+	flag.IntVar(&o.metricsPort, "metrics-port", 18080, "port of the first poller's /metrics on 127.0.0.1; the next pollers take the following ports (0: random)")
 	flag.StringVar(&o.binDir, "bin", "./bin", "directory holding the poller binaries (make build)")
 	flag.StringVar(&o.logDir, "logs", "./bin/demo-logs", "directory for the pollers' JSON logs")
 	flag.DurationVar(&o.duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
@@ -87,6 +89,12 @@ type poller struct {
 }
 
 func runStack(ctx context.Context, o options, log *slog.Logger) error {
+	return runStackWith(ctx, o, log, nil)
+}
+
+// runStackWith is runStack; atEnd, when set, is called once the pollers
+// have stopped, while the broker still runs (tests read the topics there).
+func runStackWith(ctx context.Context, o options, log *slog.Logger, atEnd func(kafkax.Config, []string)) error {
 	k, err := testkit.StartKafka(testkit.KafkaOptions{Port: o.kafkaPort, Partitions: 3})
 	if err != nil {
 		return fmt.Errorf("start kafka on port %d: %w", o.kafkaPort, err)
@@ -151,7 +159,7 @@ func runStack(ctx context.Context, o options, log *slog.Logger) error {
 			"START_TIME":             start.Format(time.RFC3339),
 			"POLL_INTERVAL":          "5s",
 			"SAFETY_LAG":             "10s",
-			"HTTP_ADDR":              fmt.Sprintf("127.0.0.1:%d", 18080+i),
+			"HTTP_ADDR":              metricsAddr(o.metricsPort, i),
 			"LOG_LEVEL":              "info",
 		}
 		for key, val := range sim.env(base) {
@@ -217,6 +225,9 @@ loop:
 		}
 	}
 	summary(kcfg, topics, os.Stdout)
+	if atEnd != nil {
+		atEnd(kcfg, topics)
+	}
 	stopStack()
 	for _, d := range simDone {
 		<-d
@@ -370,4 +381,12 @@ func residentMemory(pid int) string {
 		}
 	}
 	return "unknown"
+}
+
+// metricsAddr is the HTTP_ADDR of the i-th poller.
+func metricsAddr(base, i int) string {
+	if base == 0 {
+		return "127.0.0.1:0"
+	}
+	return fmt.Sprintf("127.0.0.1:%d", base+i)
 }
