@@ -1,7 +1,12 @@
 # auditstream — every target works on a fresh machine with only Go installed.
+# A poller is a module services/poller-<vendor> with main.go at its root and
+# its simulator under cmd/; adding one needs no change here but FUZZ.
+SERVICES := $(patsubst %/,%,$(dir $(wildcard services/poller-*/main.go)))
 # Modules of the workspace (go test ./... does not work at a go.work root).
-MODULES  := schemas shared services/poller-plm tools/auditctl tools/devstack
-BINARIES := ./services/poller-plm ./services/poller-plm/cmd/plmsim ./tools/auditctl ./tools/devstack
+MODULES  := schemas shared $(SERVICES) tools/auditctl tools/devstack
+BINARIES := $(addprefix ./,$(SERVICES) $(patsubst %/,%,$(dir $(wildcard services/poller-*/cmd/*/main.go)))) ./tools/auditctl ./tools/devstack
+# FUZZ lists <package dir>:<fuzz target> pairs that make test fuzzes for FUZZTIME each.
+FUZZ     := services/poller-plm/internal/plm:FuzzDecodePage
 GO       ?= go
 DURATION ?= 0
 FUZZTIME ?= 10s
@@ -21,7 +26,8 @@ unit:
 	@set -e; for m in $(MODULES); do echo "== go test $$m"; (cd $$m && $(GO) test -count=1 ./...); done
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodePage$$' -fuzztime $(FUZZTIME) ./services/poller-plm/internal/plm
+	@set -e; for f in $(FUZZ); do pkg=$${f%%:*}; target=$${f##*:}; echo "== fuzz $$target ($$pkg)"; \
+		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./$$pkg; done
 
 ## build: all binaries into ./bin
 build:
@@ -35,7 +41,7 @@ lint:
 
 ## bench: the pipeline and codec benchmarks (figures in the issue notes)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./shared/serde ./shared/pipeline ./services/poller-plm/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./shared/serde ./shared/checkpoint $(addprefix ./,$(addsuffix /...,$(SERVICES)))
 
 clean:
 	rm -rf bin

@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
-
-	"github.com/auditstream/auditstream/services/poller-plm/plmsim"
 )
 
-// vendor is one poller of the demo and its simulator. Adding a vendor to the
-// demo is one entry in vendors.
+// vendor is one poller of the demo and its simulator.
 type vendor struct {
 	name   string
 	binary string
@@ -30,8 +28,14 @@ type sim struct {
 	done <-chan struct{}
 }
 
-var vendors = []vendor{
-	{name: "plm", binary: "poller-plm", topics: []string{"plm.audit"}, startSim: startPLM},
+// vendors are the demo's pollers, in name order. Each vendor_<name>.go file
+// registers its own from init, so adding a vendor is one new file.
+var vendors []vendor
+
+// register adds v to vendors.
+func register(v vendor) {
+	vendors = append(vendors, v)
+	sort.Slice(vendors, func(i, j int) bool { return vendors[i].name < vendors[j].name })
 }
 
 func selectVendors(only string) []vendor {
@@ -49,46 +53,4 @@ func selectVendors(only string) []vendor {
 		}
 	}
 	return out
-}
-
-func startPLM(ctx context.Context, start time.Time) (sim, error) {
-	const (
-		tenant = "ACME"
-		client = "demo-client"
-		secret = "demo-secret"
-		user   = "integration@acme.example"
-	)
-	ny, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		ny = time.FixedZone("EST", -5*3600)
-	}
-	s := plmsim.New(plmsim.Config{
-		Tenant:       tenant,
-		Location:     ny,
-		ClientID:     client,
-		ClientSecret: secret,
-		UserIDs:      []string{user},
-		TokenTTL:     10 * time.Minute,
-		RateLimit:    20,
-		Burst:        20,
-		FaultRate:    0.02,
-		Seed:         1,
-	})
-	s.Generate(start, time.Now(), map[string]int{"item": 6000, "system": 3000})
-	grown := s.StartGrowing(ctx, time.Second, 3)
-	return sim{
-		handler: s.Handler(),
-		done:    grown,
-		env: func(base string) map[string]string {
-			return map[string]string{
-				"PLM_BASE_URL":      base,
-				"PLM_TENANT":        tenant,
-				"PLM_TOKEN_URL":     base + "/authentication/v2/token",
-				"PLM_CLIENT_ID":     client,
-				"PLM_CLIENT_SECRET": secret,
-				"PLM_USER_ID":       user,
-				"PLM_RATE_LIMIT":    "10",
-			}
-		},
-	}, nil
 }

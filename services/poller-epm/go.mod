@@ -1,0 +1,13 @@
+module github.com/auditstream/auditstream/services/poller-epm
+
+go 1.26
+
+require (
+	github.com/auditstream/auditstream/schemas v0.0.0
+	github.com/auditstream/auditstream/shared v0.0.0
+)
+
+replace (
+	github.com/auditstream/auditstream/schemas => ../../schemas
+	github.com/auditstream/auditstream/shared => ../../shared
+)
