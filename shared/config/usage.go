@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -42,6 +43,45 @@ func Usage(w io.Writer, program string, spec any) error {
 		return fmt.Errorf("usage of %s: %w", program, err)
 	}
 	return nil
+}
+
+// Variable describes one environment variable of a configuration.
+type Variable struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Default     string `json:"default,omitempty"`
+	Required    bool   `json:"required"`
+	Secret      bool   `json:"secret"`
+	Description string `json:"description"`
+	// FileOf names the secret this <NAME>_FILE variable holds a path to.
+	FileOf string `json:"file_of,omitempty"`
+}
+
+// Variables lists every environment variable of spec in struct order, each
+// secret followed by its <NAME>_FILE alternative. Deployment checks use it
+// to find settings a service does not declare.
+func Variables(spec any) ([]Variable, error) {
+	if v := reflect.ValueOf(spec); v.Kind() == reflect.Struct {
+		p := reflect.New(v.Type())
+		p.Elem().Set(v)
+		spec = p.Interface()
+	}
+	vars, err := variables(spec)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Variable, 0, len(vars))
+	for _, v := range vars {
+		out = append(out, Variable{
+			Name: v.key, Type: typeName(v.field.Type()), Default: v.tag.Get("default"),
+			Required: v.required(), Secret: v.secret(), Description: v.tag.Get("desc"),
+		})
+		if v.secret() {
+			out = append(out, Variable{Name: v.key + FileSuffix, Type: "path", FileOf: v.key,
+				Description: "File holding " + v.key + " instead (trailing whitespace trimmed); do not set both."})
+		}
+	}
+	return out, nil
 }
 
 var timeType = reflect.TypeFor[time.Time]()
@@ -104,6 +144,7 @@ func ParseFlags(program, description string, args []string, spec any, stdout, st
 	version := fs.Bool("version", false, "print the version and exit")
 	var cl CommandLine
 	fs.BoolVar(&cl.Healthcheck, "healthcheck", false, "check that the running poller is ready (GET /readyz on HTTP_ADDR) and exit")
+	env := fs.Bool("env", false, "print every environment variable as JSON (name, type, default, required, secret, description) and exit")
 	err := fs.Parse(args)
 	if err == nil && fs.NArg() > 0 {
 		err = fmt.Errorf("unexpected argument %q: %s takes its configuration from the environment", fs.Arg(0), program)
@@ -123,6 +164,17 @@ func ParseFlags(program, description string, args []string, spec any, stdout, st
 		return CommandLine{Exit: true, Code: 2}, fmt.Errorf("%w: %w", ErrUsage, err)
 	case *version:
 		fmt.Fprintf(stdout, "%s %s\n", program, Version)
+		return CommandLine{Exit: true}, nil
+	case *env:
+		vars, err := Variables(spec)
+		if err == nil {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			err = enc.Encode(vars)
+		}
+		if err != nil {
+			return CommandLine{Exit: true, Code: 1}, fmt.Errorf("variables of %s: %w", program, err)
+		}
 		return CommandLine{Exit: true}, nil
 	}
 	return cl, nil

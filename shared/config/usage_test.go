@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -113,5 +114,35 @@ func TestParseFlags(t *testing.T) {
 				t.Errorf("usage error does not print the variables: %q", stderr.String())
 			}
 		})
+	}
+}
+
+func TestEnvFlagPrintsEveryVariableAsJSON(t *testing.T) {
+	var out, errOut bytes.Buffer
+	var spec sampleSpec
+	cl, err := ParseFlags("poller-x", "", []string{"-env"}, &spec, &out, &errOut)
+	if err != nil || !cl.Exit || cl.Code != 0 {
+		t.Fatalf("ParseFlags(-env) = %+v, %v", cl, err)
+	}
+	var vars []Variable
+	if err := json.Unmarshal(out.Bytes(), &vars); err != nil {
+		t.Fatalf("-env output is not JSON: %v\n%s", err, out.String())
+	}
+	want, err := Variables(&spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vars) != len(want) || len(vars) == 0 {
+		t.Fatalf("-env listed %d variables, want %d", len(vars), len(want))
+	}
+	byName := map[string]Variable{}
+	for _, v := range vars {
+		byName[v.Name] = v
+	}
+	if v, ok := byName["KAFKA_SASL_PASSWORD_FILE"]; !ok || v.FileOf != "KAFKA_SASL_PASSWORD" {
+		t.Errorf("KAFKA_SASL_PASSWORD_FILE = %+v", v)
+	}
+	if v := byName["KAFKA_BROKERS"]; v.Default != "127.0.0.1:9092" || v.Description == "" {
+		t.Errorf("KAFKA_BROKERS = %+v", v)
 	}
 }
