@@ -53,6 +53,8 @@ type Common struct {
 	// KafkaReplicationFactor is the replication factor of topics the poller
 	// creates; -1 means the broker default. Default -1.
 	KafkaReplicationFactor int `envconfig:"KAFKA_REPLICATION_FACTOR" default:"-1" desc:"Replication factor of the topics the poller creates; -1 uses the broker default."`
+	// KafkaCompression is the codec of produced batches. Default snappy.
+	KafkaCompression string `envconfig:"KAFKA_COMPRESSION" default:"snappy" desc:"Compression of produced batches: none, gzip, snappy, lz4 or zstd."`
 	// SchemaRegistryURL is the Confluent-compatible Schema Registry. Default http://127.0.0.1:8081.
 	SchemaRegistryURL string `envconfig:"SCHEMA_REGISTRY_URL" default:"http://127.0.0.1:8081" desc:"Absolute http(s) URL of the Confluent-compatible Schema Registry."`
 	// SchemaRegistryUsername is the registry's basic-auth user. Default empty.
@@ -140,6 +142,11 @@ func (c *Common) Validate() []string {
 
 	if c.KafkaTopicPartitions < 1 {
 		add("KAFKA_TOPIC_PARTITIONS: must be at least 1, got %d", c.KafkaTopicPartitions)
+	}
+	switch c.KafkaCompression {
+	case "none", "gzip", "snappy", "lz4", "zstd":
+	default:
+		add("KAFKA_COMPRESSION: must be none, gzip, snappy, lz4 or zstd, got %q", c.KafkaCompression)
 	}
 	if c.KafkaReplicationFactor != -1 && c.KafkaReplicationFactor < 1 {
 		add("KAFKA_REPLICATION_FACTOR: must be -1 (broker default) or at least 1, got %d", c.KafkaReplicationFactor)

@@ -15,6 +15,7 @@ func validCommon() Common {
 		KafkaBrokers:           []string{"127.0.0.1:9092"},
 		KafkaTopicPartitions:   3,
 		KafkaReplicationFactor: -1,
+		KafkaCompression:       "snappy",
 		SchemaRegistryURL:      "http://127.0.0.1:8081",
 		CheckpointTopic:        "pollers.checkpoints",
 		DeadletterTopic:        "pollers.deadletter",

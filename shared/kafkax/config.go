@@ -59,6 +59,9 @@ type Config struct {
 	SASLPassword string
 	// ClientID is the client id sent to the brokers. Default "auditstream".
 	ClientID string
+	// Compression is the codec of produced batches: "none", "gzip",
+	// "snappy", "lz4" or "zstd". Default (empty) snappy.
+	Compression string
 }
 
 // LogValue implements slog.LogValuer: the configuration without the password.

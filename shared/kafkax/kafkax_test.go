@@ -614,3 +614,35 @@ func TestCloseStopsGoroutines(t *testing.T) {
 		t.Errorf("%d goroutines after closing, %d before:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+func TestWriterCompressionCodecs(t *testing.T) {
+	ctx := testContext(t)
+	_, cfg := newCluster(t)
+	for _, codec := range []string{"", "none", "gzip", "snappy", "lz4", "zstd"} {
+		topic := "codec-" + codec
+		if codec == "" {
+			topic = "codec-default"
+		}
+		if err := EnsureTopics(ctx, cfg, TopicSpec{Name: topic, Partitions: 1}); err != nil {
+			t.Fatal(err)
+		}
+		c := cfg
+		c.Compression = codec
+		w, err := NewWriter(c, topic, 10)
+		if err != nil {
+			t.Fatalf("%q: %v", codec, err)
+		}
+		value := bytes.Repeat([]byte(`{"user":"jane.doe@example.com"}`), 40)
+		if err := w.WriteMessages(ctx, kafka.Message{Key: []byte("k"), Value: value}); err != nil {
+			t.Fatalf("%q: write: %v", codec, err)
+		}
+		w.Close()
+		got := readAll(t, ctx, cfg, topic)
+		if len(got) != 1 || !bytes.Equal(got[0].Value, value) {
+			t.Fatalf("%q: read back %d messages", codec, len(got))
+		}
+	}
+	if _, err := NewWriter(Config{Brokers: cfg.Brokers, Compression: "brotli"}, "x", 1); err == nil || !strings.Contains(err.Error(), "brotli") {
+		t.Fatalf("unknown compression: err = %v", err)
+	}
+}

@@ -175,8 +175,13 @@ func (r *Runner) runStream(ctx context.Context, s Stream) {
 		return // ctx ended
 	}
 	log.Info("stream started", "has_checkpoint", st.cursor != nil, "records", st.records)
+	// One page of lookahead: while a page is produced and checkpointed, the
+	// next one is fetched from its Next cursor.
+	pending := r.startFetch(ctx, s, st.cursor)
+	defer func() { <-pending }() // the fetch goroutine ends with ctx
 	for ctx.Err() == nil {
-		done, err := r.cycle(ctx, s, &st, log)
+		var done bool
+		done, pending, err = r.cycle(ctx, s, &st, pending, log)
 		if err != nil {
 			// Only a cancelled context ends a cycle with an error.
 			break
@@ -186,38 +191,73 @@ func (r *Runner) runStream(ctx context.Context, s Stream) {
 			case <-ctx.Done():
 			case <-time.After(r.opts.PollInterval):
 			}
+			<-pending // a closed, empty channel after a Done page
+			pending = r.startFetch(ctx, s, st.cursor)
 		}
 	}
 	log.Info("stream stopped", "records", st.records)
 }
 
-// cycle fetches, produces and checkpoints one page. It returns done when the
-// stream has caught up, and an error only when ctx ended.
-func (r *Runner) cycle(ctx context.Context, s Stream, st *streamState, log *slog.Logger) (done bool, err error) {
+// fetched is the outcome of one Fetch and its retries.
+type fetched struct {
+	page Page
+	took time.Duration
+	err  error // only ctx's error: fetches are retried until ctx ends
+}
+
+// startFetch fetches the page after cur in a goroutine, retrying until it
+// succeeds or ctx ends, and delivers the outcome on the returned channel.
+func (r *Runner) startFetch(ctx context.Context, s Stream, cur Cursor) <-chan fetched {
+	ch := make(chan fetched, 1)
+	go func() {
+		var f fetched
+		start := r.opts.Clock()
+		f.err = r.retry(ctx, s.Source.Stream(), "fetch", func() error {
+			p, err := s.Source.Fetch(ctx, cur)
+			if r.opts.Health != nil && ctx.Err() == nil {
+				r.opts.Health.Set("vendor", err)
+			}
+			if err != nil {
+				return err
+			}
+			f.page = p
+			return nil
+		})
+		f.took = r.opts.Clock().Sub(start)
+		ch <- f
+	}()
+	return ch
+}
+
+// idleFetch is the pending fetch after a Done page: nothing is fetched
+// until the poll interval has passed.
+var idleFetch = func() <-chan fetched {
+	ch := make(chan fetched)
+	close(ch)
+	return ch
+}()
+
+// cycle produces and checkpoints the page pending delivers, starting the
+// fetch of the page after it first. It returns done when the stream has
+// caught up, the next pending fetch, and an error only when ctx ended.
+func (r *Runner) cycle(ctx context.Context, s Stream, st *streamState, pending <-chan fetched, log *slog.Logger) (done bool, next <-chan fetched, err error) {
 	name := s.Source.Stream()
 	ctx, span := r.tracer.Start(ctx, "poll "+name, trace.WithAttributes(attribute.String("auditstream.stream", name)))
 	defer span.End()
 	streamAttr := metric.WithAttributes(attribute.String("stream", name))
 
-	var page Page
-	start := r.opts.Clock()
-	err = r.retry(ctx, name, "fetch", func() error {
-		p, err := s.Source.Fetch(ctx, st.cursor)
-		if r.opts.Health != nil && ctx.Err() == nil {
-			r.opts.Health.Set("vendor", err)
-		}
-		if err != nil {
-			return err
-		}
-		page = p
-		return nil
-	})
-	if err != nil {
+	f := <-pending
+	if f.err != nil {
 		span.SetStatus(codes.Error, "stopped during fetch")
-		return false, err
+		return false, idleFetch, f.err
+	}
+	page := f.page
+	next = idleFetch
+	if !page.Done {
+		next = r.startFetch(ctx, s, page.Next)
 	}
 	if m := r.opts.Metrics; m != nil {
-		m.FetchDuration.Record(ctx, r.opts.Clock().Sub(start).Seconds(), streamAttr)
+		m.FetchDuration.Record(ctx, f.took.Seconds(), streamAttr)
 		m.RecordsFetched.Add(ctx, int64(len(page.Records)), streamAttr)
 	}
 
@@ -229,7 +269,7 @@ func (r *Runner) cycle(ctx context.Context, s Stream, st *streamState, log *slog
 		if err := r.produce(ctx, name, msgs); err != nil {
 			span.SetStatus(codes.Error, "stopped before the page was acknowledged")
 			log.Info("page abandoned", "records", len(msgs), "reason", "shutdown before acknowledgement")
-			return false, err
+			return false, next, err
 		}
 		if m := r.opts.Metrics; m != nil {
 			m.RecordsProduced.Add(ctx, int64(produced), metric.WithAttributes(attribute.String("stream", name), attribute.String("topic", s.Topic)))
@@ -249,7 +289,7 @@ func (r *Runner) cycle(ctx context.Context, s Stream, st *streamState, log *slog
 		}
 		if err := r.saveCheckpoint(ctx, cp); err != nil {
 			span.SetStatus(codes.Error, "stopped before the checkpoint was saved")
-			return false, err
+			return false, next, err
 		}
 		st.cursor = cp.Cursor
 		st.records = cp.Records
@@ -260,7 +300,7 @@ func (r *Runner) cycle(ctx context.Context, s Stream, st *streamState, log *slog
 	if produced > 0 || dead > 0 {
 		log.Debug("page produced", "records", produced, "dead_letters", dead, "done", page.Done)
 	}
-	return page.Done, nil
+	return page.Done, next, nil
 }
 
 // messages normalizes and encodes a page. Records that fail go to the
@@ -324,27 +364,37 @@ type encoded struct {
 // parallelMin is the page size from which encodeAll splits the work.
 const parallelMin = 128
 
-// encodeAll fills out[i] with records[i] normalized and encoded.
+// encodeAll fills out[i] with records[i] normalized and encoded. Keys and
+// values of one worker share a buffer (capped sub-slices, so none can
+// overwrite another): a page costs a few allocations, not two per record.
 func (r *Runner) encodeAll(s Stream, records []Record, observed time.Time, out []encoded) {
 	enc := r.opts.Encoders[s.Topic]
-	one := func(i int) {
+	one := func(i int, buf []byte) []byte {
 		ev, err := s.Normalize(records[i], observed)
 		if err != nil {
 			out[i] = encoded{stage: event.StageNormalize, err: err}
-			return
+			return buf
 		}
-		value, err := enc.AppendEncode(nil, ev)
+		start := len(buf)
+		buf = append(buf, ev.Key()...)
+		keyEnd := len(buf)
+		buf, err = enc.AppendEncode(buf, ev)
 		if err != nil {
 			out[i] = encoded{stage: event.StageEncode, err: err}
-			return
+			return buf[:start]
 		}
-		out[i] = encoded{key: []byte(ev.Key()), value: value}
+		out[i] = encoded{key: buf[start:keyEnd:keyEnd], value: buf[keyEnd:len(buf):len(buf)]}
+		return buf
+	}
+	run := func(lo, hi int) {
+		buf := make([]byte, 0, (hi-lo)*encodedSizeHint)
+		for i := lo; i < hi; i++ {
+			buf = one(i, buf)
+		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(records)/(parallelMin/2))
 	if workers <= 1 {
-		for i := range records {
-			one(i)
-		}
+		run(0, len(records))
 		return
 	}
 	var wg sync.WaitGroup
@@ -354,13 +404,15 @@ func (r *Runner) encodeAll(s Stream, records []Record, observed time.Time, out [
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				one(i)
-			}
+			run(lo, hi)
 		}()
 	}
 	wg.Wait()
 }
+
+// encodedSizeHint is a typical encoded event with its key, in bytes: the
+// initial buffer per record. A bigger event only grows the buffer.
+const encodedSizeHint = 1024
 
 // produce writes the page with one synchronous call, retrying until Kafka
 // acknowledges it or ctx ends.

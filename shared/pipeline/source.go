@@ -65,6 +65,12 @@ type Source interface {
 	// retries inside the vendor client, and must return promptly when ctx
 	// is cancelled. An error means nothing of the page is usable; the
 	// pipeline retries Fetch with backoff from the same cursor.
+	//
+	// The pipeline reads one page ahead: it calls Fetch with a page's Next
+	// while that page is still being produced, and may then discard the
+	// result (a shutdown) and later call Fetch with an older cursor again.
+	// So a page must depend only on the cursor given (and the vendor's
+	// data), never on which Fetch came before. Calls are never concurrent.
 	Fetch(ctx context.Context, cur Cursor) (Page, error)
 }
 

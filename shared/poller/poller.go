@@ -244,6 +244,7 @@ func KafkaConfig(c *config.Common) kafkax.Config {
 		SASLMechanism: c.KafkaSASLMechanism,
 		SASLUsername:  c.KafkaSASLUsername,
 		SASLPassword:  c.KafkaSASLPassword,
+		Compression:   c.KafkaCompression,
 	}
 }
 

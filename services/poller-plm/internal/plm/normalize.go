@@ -2,16 +2,18 @@ package plm
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+	"math/bits"
 	"path"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/auditstream/auditstream/shared/event"
+	"github.com/auditstream/auditstream/shared/jsontree"
 	"github.com/auditstream/auditstream/shared/pipeline"
 )
 
@@ -55,9 +57,17 @@ func (n normalizer) normalize(rec pipeline.Record, observed time.Time) (event.Ev
 	if e.Err != nil {
 		return nil, e.Err
 	}
-	identity, err := event.ContentIdentity(raw)
-	if err != nil {
-		return nil, fmt.Errorf("event identity: %w", err)
+	// The record's bytes are normally the entry's: its parsed tree and text
+	// serve then.
+	text, identity := e.text, e.identity
+	if !bytes.Equal(raw, e.Raw) || text == "" {
+		text, identity = string(raw), ""
+	}
+	if identity == "" {
+		var err error
+		if identity, err = rowIdentity(e, raw); err != nil {
+			return nil, fmt.Errorf("event identity: %w", err)
+		}
 	}
 	if e.Occurrence > 0 {
 		// The vendor logged identical rows in one millisecond: each is an
@@ -65,49 +75,184 @@ func (n normalizer) normalize(rec pipeline.Record, observed time.Time) (event.Ev
 		identity += "#" + strconv.Itoa(e.Occurrence)
 	}
 
+	// The event and everything it points to, in one allocation.
+	a := &auditAlloc{}
+	s := a.strs[:0]
 	l := e.Log
 	category, outcome := classify(l.Action, l.Description, n.logType)
-	ev := &event.AuditEvent{
+	ev := &a.ev
+	*ev = event.AuditEvent{
 		EventID:      event.ID(Vendor, n.tenant, n.stream, identity),
 		Vendor:       Vendor,
 		Product:      Product,
 		Stream:       n.stream,
 		TenantID:     n.tenant,
 		EventTime:    e.Time,
-		RawTime:      event.Ptr(l.Timestamp),
+		RawTime:      ptr(&s, l.Timestamp),
 		ObservedTime: observed.UTC(),
 		Category:     category,
 		ClassUID:     category.ClassUID(),
-		Action:       event.Ptr(l.Action),
+		Action:       ptr(&s, l.Action),
 		Outcome:      outcome,
-		Message:      event.Ptr(l.Description),
-		Attributes:   map[string]string{},
-		Raw:          event.Ptr(string(raw)),
+		Message:      ptr(&s, l.Description),
+		Raw:          ptr(&s, text),
 	}
 	// mapped holds the dotted paths whose values the event carries in its
 	// own fields; every other member goes to Attributes.
-	mapped := map[string]bool{"timestamp": true, "action": true, "description": true, "details": true}
+	var mapped mappedSet
 
 	if u := l.User; u != nil {
-		a := &event.Actor{
-			UserID:   event.Ptr(refID(u, n.tenant)),
-			UserName: event.Ptr(u.Title),
-			Email:    event.Ptr(u.Email),
+		act := &a.actor
+		act.UserID = ptr(&s, refID(u, n.tenant))
+		act.UserName = ptr(&s, u.Title)
+		act.Email = ptr(&s, u.Email)
+		mapped |= mapUserTitle | mapUserEmail
+		if act.UserID != nil || act.UserName != nil || act.Email != nil {
+			ev.Actor = act
 		}
-		mapped["user.title"], mapped["user.email"] = true, true
-		if a.UserID != nil || a.UserName != nil || a.Email != nil {
-			ev.Actor = a
-		}
 	}
-	ev.Target = n.target(e, category, mapped)
-
-	if d, ok := e.Fields["details"]; ok {
-		ev.Attributes["details"] = compactJSON(d)
+	if t, ok := n.target(e, category, &mapped); ok {
+		a.target = event.Target{Type: ptr(&s, t.typ), ID: ptr(&s, t.id), Name: ptr(&s, t.name)}
+		ev.Target = &a.target
 	}
-	for _, k := range sortedKeys(e.Fields) {
-		flatten(ev.Attributes, k, e.Fields[k], mapped)
-	}
+	ev.Attributes = attributes(e.Tree, mapped)
 	return ev, nil
+}
+
+// rowIdentity returns the content identity of raw, the bytes of e's
+// record: from e's tree when raw is e's row.
+func rowIdentity(e *Entry, raw []byte) (string, error) {
+	if e.Tree.Kind() != jsontree.Invalid && bytes.Equal(raw, e.Raw) {
+		return event.ContentIdentityOf(e.Tree), nil
+	}
+	return event.ContentIdentity(raw)
+}
+
+// auditAlloc holds an event with its actor, target and the strings its
+// optional fields point to, so that building it is one allocation.
+type auditAlloc struct {
+	ev     event.AuditEvent
+	actor  event.Actor
+	target event.Target
+	strs   [10]string
+}
+
+// ptr stores v in the next free string of *s and returns its address, or
+// returns nil when v is empty, like event.Ptr. *s has room for every
+// string an event points to.
+func ptr(s *[]string, v string) *string {
+	if v == "" {
+		return nil
+	}
+	*s = append(*s, v)
+	return &(*s)[len(*s)-1]
+}
+
+// mappedSet is the set of dotted paths an event carries in its own fields
+// besides the ones it always does (timestamp, action, description and
+// details).
+type mappedSet uint8
+
+// The paths a mappedSet may hold.
+const (
+	mapUserTitle mappedSet = 1 << iota
+	mapUserEmail
+	mapItemTitle
+	mapWorkspaceTitle
+)
+
+// has reports whether the event carries the member at path.
+func (m mappedSet) has(path []byte) bool {
+	switch string(path) {
+	case "timestamp", "action", "description", "details":
+		return true
+	case "user.title":
+		return m&mapUserTitle != 0
+	case "user.email":
+		return m&mapUserEmail != 0
+	case "item.title":
+		return m&mapItemTitle != 0
+	case "workspace.title":
+		return m&mapWorkspaceTitle != 0
+	}
+	return false
+}
+
+// attributes returns the members of row the event does not carry in its own
+// fields: "details" as compact JSON, then every member but the mapped ones
+// flattened (see flatten), in key order, a later key replacing an earlier
+// one that flattened to the same path.
+func attributes(row jsontree.Value, mapped mappedSet) map[string]string {
+	var (
+		pathBuf   [128]byte
+		keyBuf    [1024]byte
+		attrBuf   [48]attr
+		memberBuf [48]jsontree.Member
+	)
+	keys, attrs := keyBuf[:0], attrBuf[:0]
+	members := row.SortedMembers(memberBuf[:0])
+	top := len(members)
+	for k := range top {
+		m := members[k]
+		keys, attrs, members = flatten(mapped, append(pathBuf[:0], m.Key...), m.Value, keys, attrs, members)
+	}
+	details, hasDetails := row.Get("details")
+	n := len(attrs)
+	if hasDetails {
+		n++
+	}
+	out := make(map[string]string, n)
+	if hasDetails {
+		out["details"] = details.Compact()
+	}
+	// The keys share one string.
+	all := string(keys)
+	start := 0
+	for _, a := range attrs {
+		out[all[start:a.end]] = a.value
+		start = a.end
+	}
+	return out
+}
+
+// attr is one attribute: its key ends at end in the keys of flatten, where
+// the previous one's ends.
+type attr struct {
+	end   int
+	value string
+}
+
+// flatten adds the member at path with value v to the attributes unless it
+// is mapped: an object member by member under dotted keys (an empty object
+// as "{}"), a string as itself, any other value as its compact JSON text.
+// An attribute's key goes to keys and its value to attrs; members is a
+// stack of the sorted members of the objects being flattened. It returns
+// the three grown.
+func flatten(mapped mappedSet, path []byte, v jsontree.Value, keys []byte, attrs []attr, members []jsontree.Member) ([]byte, []attr, []jsontree.Member) {
+	if mapped.has(path) {
+		return keys, attrs, members
+	}
+	var value string
+	switch v.Kind() {
+	case jsontree.Object:
+		if v.Len() > 0 {
+			base := len(members)
+			members = v.SortedMembers(members)
+			for k := base; k < len(members); k++ {
+				m := members[k]
+				keys, attrs, members = flatten(mapped, append(append(path, '.'), m.Key...), m.Value, keys, attrs, members)
+			}
+			clear(members[base:])
+			return keys, attrs, members[:base]
+		}
+		value = v.Compact()
+	case jsontree.String:
+		value = v.Str()
+	default:
+		value = v.Compact()
+	}
+	keys = append(keys, path...)
+	return keys, append(attrs, attr{end: len(keys), value: value}), members
 }
 
 // Target types set by the normalizer.
@@ -133,40 +278,45 @@ var descriptionTargets = []struct {
 	{regexp.MustCompile(`^Script '(.*)' [^']*$`), targetScript},
 }
 
+// targetRef is what an event acted on; empty strings are absent fields.
+type targetRef struct {
+	typ, id, name string
+}
+
 // target returns what the row acted on, marking the members it maps:
 // the item of item rows; for administration, the user, group or script the
 // description names; the workspace of workspace settings; the tenant for
-// tenant settings. Nil when the row names nothing.
-func (n normalizer) target(e *Entry, category event.Category, mapped map[string]bool) *event.Target {
-	refTarget := func(key, typ string, r *Ref) *event.Target {
-		mapped[key+".title"] = true
-		return &event.Target{Type: event.Ptr(typ), ID: event.Ptr(refID(r, n.tenant)), Name: event.Ptr(r.Title)}
-	}
-	if e.Log.Item != nil {
-		return refTarget("item", targetItem, e.Log.Item)
+// tenant settings. False when the row names nothing.
+func (n normalizer) target(e *Entry, category event.Category, mapped *mappedSet) (targetRef, bool) {
+	if r := e.Log.Item; r != nil {
+		*mapped |= mapItemTitle
+		return targetRef{typ: targetItem, id: refID(r, n.tenant), name: r.Title}, true
 	}
 	if category == event.CategoryAccountChange || category == event.CategoryConfigChange {
 		for _, d := range descriptionTargets {
 			if m := d.re.FindStringSubmatch(e.Log.Description); m != nil && m[1] != "" {
-				return &event.Target{Type: event.Ptr(d.typ), Name: event.Ptr(m[1])}
+				return targetRef{typ: d.typ, name: m[1]}, true
 			}
 		}
 	}
 	if category == event.CategoryConfigChange {
-		if ws, ok := e.Fields["workspace"]; ok {
-			var r Ref
-			if json.Unmarshal(ws, &r.Fields) == nil && r.Fields != nil {
-				r.Title, _ = stringMember(r.Fields, "title")
-				r.URN, _ = stringMember(r.Fields, "urn")
-				r.Link, _ = stringMember(r.Fields, "link")
-				return refTarget("workspace", targetWorkspace, &r)
-			}
+		if ws, _ := e.Tree.Get("workspace"); ws.Kind() == jsontree.Object {
+			r := Ref{Title: memberString(ws, "title"), URN: memberString(ws, "urn"), Link: memberString(ws, "link")}
+			*mapped |= mapWorkspaceTitle
+			return targetRef{typ: targetWorkspace, id: refID(&r, n.tenant), name: r.Title}, true
 		}
 		if strings.Contains(strings.ToLower(e.Log.Action), "tenant") {
-			return &event.Target{Type: event.Ptr(targetTenant), ID: event.Ptr(n.tenant)}
+			return targetRef{typ: targetTenant, id: n.tenant}, true
 		}
 	}
-	return nil
+	return targetRef{}, false
+}
+
+// memberString returns the string member key of obj; "" when it is absent
+// or not a string.
+func memberString(obj jsontree.Value, key string) string {
+	v, _ := obj.Get(key)
+	return v.Str()
 }
 
 // refID returns the id of a linked resource: the last segment of its URN
@@ -185,54 +335,6 @@ func refID(r *Ref, tenant string) string {
 		}
 	}
 	return urnID
-}
-
-// flatten stores the member key with value v in attrs unless mapped[key]:
-// an object member by member under dotted keys (an empty object as "{}"),
-// a string as itself, any other value as its compact JSON text.
-func flatten(attrs map[string]string, key string, v json.RawMessage, mapped map[string]bool) {
-	if mapped[key] {
-		return
-	}
-	v = bytes.TrimSpace(v)
-	if len(v) > 0 && v[0] == '{' {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(v, &obj); err == nil && len(obj) > 0 {
-			for _, k := range sortedKeys(obj) {
-				flatten(attrs, key+"."+k, obj[k], mapped)
-			}
-			return
-		}
-	}
-	if len(v) > 0 && v[0] == '"' {
-		var s string
-		if err := json.Unmarshal(v, &s); err == nil {
-			attrs[key] = s
-			return
-		}
-	}
-	attrs[key] = compactJSON(v)
-}
-
-// compactJSON returns v without insignificant white space; member order
-// and number text are kept.
-func compactJSON(v json.RawMessage) string {
-	var b bytes.Buffer
-	if err := json.Compact(&b, v); err != nil {
-		return string(v)
-	}
-	return b.String()
-}
-
-// sortedKeys returns the keys of m in order, so attributes are built
-// deterministically.
-func sortedKeys(m map[string]json.RawMessage) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // A classification rule: a row whose action holds any of the phrases falls
@@ -271,20 +373,47 @@ var rules = []rule{
 // description.
 var failureWords = []string{" fail ", " failed ", " failure ", " unsuccessful ", " denied ", " rejected ", " locked "}
 
+// failureBit is the bit of failureWords in a phraseSet.
+const failureBit = 1 << 31
+
+// phraseSet has bit i set for a run of words that is a phrase of rules[i],
+// and failureBit for a failure word.
+type phraseSet uint32
+
+// phraseIndex maps every phrase of rules and failureWords, without its
+// padding, to its phraseSet; maxPhraseWords is the most words a phrase has.
+var phraseIndex, maxPhraseWords = func() (map[string]phraseSet, int) {
+	index := map[string]phraseSet{}
+	most := 0
+	add := func(p string, bit phraseSet) {
+		p = strings.TrimSpace(p)
+		index[p] |= bit
+		most = max(most, strings.Count(p, " ")+1)
+	}
+	for i, r := range rules {
+		for _, p := range r.phrases {
+			add(p, 1<<i)
+		}
+	}
+	for _, p := range failureWords {
+		add(p, failureBit)
+	}
+	return index, most
+}()
+
 // classify returns the category and outcome of an action. Known actions
 // succeeded unless the action or description says it failed; an unknown
 // action is API_ACTIVITY in the item log (everything there acts on items)
 // and UNKNOWN elsewhere, with an UNKNOWN outcome.
 func classify(action, description, logType string) (event.Category, event.Outcome) {
-	a := words(action)
-	for _, r := range rules {
-		if containsAny(a, r.phrases) {
-			outcome := event.OutcomeSuccess
-			if containsAny(a, failureWords) || containsAny(words(description), failureWords) {
-				outcome = event.OutcomeFailure
-			}
-			return r.category, outcome
+	var buf [128]byte
+	set := phrasesIn(appendWords(buf[:0], action))
+	if ruleSet := set &^ failureBit; ruleSet != 0 {
+		outcome := event.OutcomeSuccess
+		if set&failureBit != 0 || phrasesIn(appendWords(buf[:0], description))&failureBit != 0 {
+			outcome = event.OutcomeFailure
 		}
+		return rules[bits.TrailingZeros32(uint32(ruleSet))].category, outcome
 	}
 	if logType == LogTypeItem {
 		return event.CategoryAPIActivity, event.OutcomeUnknown
@@ -292,28 +421,51 @@ func classify(action, description, logType string) (event.Category, event.Outcom
 	return event.CategoryUnknown, event.OutcomeUnknown
 }
 
-// words lower-cases s, turns every run of non-alphanumeric characters into
-// one space and pads the result with spaces, so phrases match whole words.
-func words(s string) string {
-	var b strings.Builder
-	b.WriteByte(' ')
+// phrasesIn returns the phrases found in w, words as appendWords writes
+// them: every run of up to maxPhraseWords words is looked up, which is
+// what finding " phrase " in w amounts to.
+func phrasesIn(w []byte) phraseSet {
+	var set phraseSet
+	// Word k starts after the space at starts[k].
+	var startBuf [32]int
+	starts := startBuf[:0]
+	for i := 0; i < len(w)-1; i++ {
+		if w[i] == ' ' {
+			starts = append(starts, i)
+		}
+	}
+	starts = append(starts, len(w)-1)
+	for k := 0; k+1 < len(starts); k++ {
+		for n := 1; n <= maxPhraseWords && k+n < len(starts); n++ {
+			set |= phraseIndex[string(w[starts[k]+1:starts[k+n]])]
+		}
+	}
+	return set
+}
+
+// appendWords appends s lower-cased to dst with every run of
+// non-alphanumeric characters turned into one space, padded with spaces,
+// so phrases match whole words.
+func appendWords(dst []byte, s string) []byte {
+	dst = append(dst, ' ')
 	space := true
-	for _, r := range strings.ToLower(s) {
+	for _, r := range s {
+		// As strings.ToLower does, rune by rune.
+		if r >= utf8.RuneSelf {
+			r = unicode.ToLower(r)
+		} else if r >= 'A' && r <= 'Z' {
+			r += 'a' - 'A'
+		}
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127 {
-			b.WriteRune(r)
+			dst = utf8.AppendRune(dst, r)
 			space = false
 		} else if !space {
-			b.WriteByte(' ')
+			dst = append(dst, ' ')
 			space = true
 		}
 	}
 	if !space {
-		b.WriteByte(' ')
+		dst = append(dst, ' ')
 	}
-	return b.String()
-}
-
-// containsAny reports whether s contains any of phrases.
-func containsAny(s string, phrases []string) bool {
-	return slices.ContainsFunc(phrases, func(p string) bool { return strings.Contains(s, p) })
+	return dst
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/auditstream/auditstream/shared/event"
+	"github.com/auditstream/auditstream/shared/jsontree"
 	"github.com/auditstream/auditstream/shared/pipeline"
 )
 
@@ -195,6 +196,19 @@ func anchorOf(raw []byte) string {
 	return id[:anchorLen]
 }
 
+// anchor returns anchorOf(e.Raw), hashing the row's parsed tree rather than
+// parsing Raw again. It keeps the row's content identity in e for the
+// normalizer.
+func (e *Entry) anchor() string {
+	if e.identity == "" && e.Tree.Kind() != jsontree.Invalid {
+		e.identity = event.ContentIdentityOf(e.Tree)
+	}
+	if e.identity == "" {
+		return anchorOf(e.Raw)
+	}
+	return e.identity[:anchorLen]
+}
+
 // Fetch returns the rows after cur: the rows of the open window, or of a
 // new window when none is open. See the package documentation.
 func (s *Source) Fetch(ctx context.Context, raw pipeline.Cursor) (pipeline.Page, error) {
@@ -228,7 +242,7 @@ func (s *Source) Fetch(ctx context.Context, raw pipeline.Cursor) (pipeline.Page,
 
 	next := cursor{FromDate: cur.FromDate, ToDate: cur.ToDate, Offset: sc.offset}
 	if sc.offset > 0 {
-		next.Anchor = anchorOf(sc.lastRaw)
+		next.Anchor = sc.lastRow.anchor()
 	}
 	page := pipeline.Page{Records: sc.records}
 	if sc.complete {
@@ -265,10 +279,10 @@ type scan struct {
 	// may stop after any page without losing its skip state.
 	settled bool
 
-	// offset is the index of the next unread row; lastRaw is the row
+	// offset is the index of the next unread row; lastRow is the row
 	// before it.
 	offset  int
-	lastRaw []byte
+	lastRow *Entry
 
 	records  []pipeline.Record
 	complete bool
@@ -309,14 +323,14 @@ func (sc *scan) run(ctx context.Context) error {
 		items := p.Items
 		if verify {
 			verify = false
-			if len(items) == 0 || anchorOf(items[0].Raw) != sc.cur.Anchor {
+			if len(items) == 0 || items[0].anchor() != sc.cur.Anchor {
 				sc.lostAnchor, sc.foundAt = sc.cur.Anchor, -1
 				sc.startRescan()
 				reqOff = 0
 				continue
 			}
 			sc.settled = true
-			sc.lastRaw, sc.offset = items[0].Raw, reqOff+1
+			sc.lastRow, sc.offset = items[0], reqOff+1
 			items = items[1:]
 			reqOff++
 		}
@@ -341,13 +355,16 @@ func (sc *scan) run(ctx context.Context) error {
 
 // sameRow is one row of the group emitted at the scan's last time.
 type sameRow struct {
-	raw  []byte
+	e    *Entry // nil for a row of the cursor
 	hash string // empty until needed
 }
 
 func (r *sameRow) key() string {
-	if r.hash == "" {
-		r.hash = anchorOf(r.raw)
+	if r.hash == "" && r.e != nil {
+		r.hash = r.e.anchor()
+	} else if r.hash == "" {
+		// An empty hash in a cursor: hash it as the empty row it stands for.
+		r.hash = anchorOf(nil)
 	}
 	return r.hash
 }
@@ -365,18 +382,18 @@ func (sc *scan) resetSame() {
 func (sc *scan) occurrence(e *Entry) int {
 	k := 0
 	if len(sc.same) > 0 {
-		h := anchorOf(e.Raw)
+		h := e.anchor()
 		for i := range sc.same {
 			if sc.same[i].key() == h {
 				k++
 			}
 		}
 		if len(sc.same) < maxSame {
-			sc.same = append(sc.same, sameRow{raw: e.Raw, hash: h})
+			sc.same = append(sc.same, sameRow{e: e, hash: h})
 		}
 		return k
 	}
-	sc.same = append(sc.same, sameRow{raw: e.Raw})
+	sc.same = append(sc.same, sameRow{e: e})
 	return 0
 }
 
@@ -397,7 +414,7 @@ func (sc *scan) startRescan() {
 	sc.rescan, sc.settled = true, false
 	sc.skipEq = sc.cur.N
 	sc.last, sc.n = sc.cur.Last, sc.cur.N
-	sc.offset, sc.lastRaw = 0, nil
+	sc.offset, sc.lastRow = 0, nil
 	sc.resetSame()
 }
 
@@ -411,7 +428,7 @@ func (sc *scan) consume(idx int, e *Entry) bool {
 		// unread, as when the anchor is where the cursor said.
 		sc.foundAt = idx
 		sc.rescan, sc.skipEq, sc.settled = false, 0, true
-		sc.offset, sc.lastRaw = idx+1, e.Raw
+		sc.offset, sc.lastRow = idx+1, e
 		return true
 	}
 	switch {
@@ -443,7 +460,7 @@ func (sc *scan) consume(idx int, e *Entry) bool {
 		e.Occurrence = sc.occurrence(e)
 		sc.emit(e)
 	}
-	sc.offset, sc.lastRaw = idx+1, e.Raw
+	sc.offset, sc.lastRow = idx+1, e
 	return true
 }
 
@@ -462,7 +479,7 @@ func (e *Entry) Record() pipeline.Record {
 // the cursor's offset. Only rows that can precede the cursor are hashed.
 func (sc *scan) isLostAnchor(e *Entry) bool {
 	return sc.rescan && sc.lostAnchor != "" && sc.foundAt < 0 &&
-		(e.Time.IsZero() || !e.Time.After(sc.cur.Last)) && anchorOf(e.Raw) == sc.lostAnchor
+		(e.Time.IsZero() || !e.Time.After(sc.cur.Last)) && e.anchor() == sc.lostAnchor
 }
 
 // report logs rows that moved under the cursor.
