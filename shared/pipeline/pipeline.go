@@ -61,7 +61,18 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock defaults to time.Now; tests fix it.
 	Clock func() time.Time
+	// Discover, when set, finds streams while the runner runs (a vendor's
+	// sets, say): it is called when Run starts and every DiscoverInterval,
+	// and every stream it returns that is not running yet (by name) starts,
+	// resuming from its checkpoint. Streams are never stopped by discovery.
+	// An error is logged and retried at the next interval.
+	Discover DiscoverFunc
+	// DiscoverInterval is the time between discoveries. Default 5m.
+	DiscoverInterval time.Duration
 }
+
+// DiscoverFunc returns the streams that should run now.
+type DiscoverFunc func(ctx context.Context) ([]Stream, error)
 
 // Runner runs streams until its context ends.
 type Runner struct {
@@ -89,14 +100,9 @@ func New(opts Options, streams ...Stream) (*Runner, error) {
 			problems = append(problems, fmt.Sprintf("stream %q appears twice", name))
 		}
 		seen[name] = true
-		if s.Normalize == nil {
-			problems = append(problems, fmt.Sprintf("stream %q has no normalizer", name))
-		}
-		if opts.Encoders[s.Topic] == nil {
-			problems = append(problems, fmt.Sprintf("stream %q: no encoder for topic %q", name, s.Topic))
-		}
+		problems = append(problems, opts.streamProblems(s)...)
 	}
-	if len(streams) == 0 {
+	if len(streams) == 0 && opts.Discover == nil {
 		problems = append(problems, "no streams")
 	}
 	if len(problems) > 0 {
@@ -117,6 +123,9 @@ func New(opts Options, streams ...Stream) (*Runner, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
+	if opts.DiscoverInterval <= 0 {
+		opts.DiscoverInterval = 5 * time.Minute
+	}
 	return &Runner{opts: opts, streams: streams, tracer: otel.Tracer("github.com/auditstream/auditstream/shared/pipeline")}, nil
 }
 
@@ -136,15 +145,73 @@ func joinProblems(p []string) string {
 // cursor. Run returns nil on a clean stop.
 func (r *Runner) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for _, s := range r.streams {
+	running := map[string]bool{}
+	start := func(s Stream) {
+		running[s.Source.Stream()] = true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			r.runStream(ctx, s)
 		}()
 	}
+	for _, s := range r.streams {
+		start(s)
+	}
+	if r.opts.Discover != nil {
+		r.discover(ctx, running, start)
+	}
 	wg.Wait()
 	return nil
+}
+
+// discover runs the discovery loop until ctx ends, starting the streams it
+// finds that are not running.
+func (r *Runner) discover(ctx context.Context, running map[string]bool, start func(Stream)) {
+	ticker := time.NewTicker(r.opts.DiscoverInterval)
+	defer ticker.Stop()
+	for {
+		streams, err := r.opts.Discover(ctx)
+		if r.opts.Health != nil && ctx.Err() == nil {
+			r.opts.Health.Set("vendor", err)
+		}
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			r.opts.Logger.Warn("stream discovery failed", "error", err, "retry_in", r.opts.DiscoverInterval)
+		}
+		for _, s := range streams {
+			name := s.Source.Stream()
+			if running[name] {
+				continue
+			}
+			if p := r.opts.streamProblems(s); len(p) > 0 {
+				r.opts.Logger.Error("discovered stream not started", "stream", name, "problems", joinProblems(p))
+				running[name] = true // reported once
+				continue
+			}
+			r.opts.Logger.Info("stream discovered", "stream", name)
+			start(s)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// streamProblems lists what keeps s from running with these options.
+func (o Options) streamProblems(s Stream) []string {
+	var p []string
+	name := s.Source.Stream()
+	if s.Normalize == nil {
+		p = append(p, fmt.Sprintf("stream %q has no normalizer", name))
+	}
+	if o.Encoders[s.Topic] == nil {
+		p = append(p, fmt.Sprintf("stream %q: no encoder for topic %q", name, s.Topic))
+	}
+	return p
 }
 
 // streamState is one stream's position as the loop sees it.

@@ -354,3 +354,58 @@ func TestLargePagesKeepOrderAcrossWorkers(t *testing.T) {
 		t.Fatalf("dead letters = %q, want %q", dl, want)
 	}
 }
+
+// namedSource is a listSource with its own stream name.
+type namedSource struct {
+	*listSource
+	name string
+}
+
+func (s namedSource) Stream() string { return s.name }
+
+// TestDiscoverStartsStreamsFoundLater runs a runner with no static stream:
+// discovery finds one stream, then a second one at a later call, and both
+// deliver every record from their own checkpoints.
+func TestDiscoverStartsStreamsFoundLater(t *testing.T) {
+	a := namedSource{&listSource{n: 30, size: 10}, "test/a"}
+	b := namedSource{&listSource{n: 20, size: 10}, "test/b"}
+	orphan := namedSource{&listSource{n: 5, size: 5}, "test/orphan"}
+	var calls atomic.Int32
+	discover := func(ctx context.Context) ([]pipeline.Stream, error) {
+		mk := func(s pipeline.Source, topic string) pipeline.Stream {
+			return pipeline.Stream{Source: s, Normalize: normalize, Topic: topic, Vendor: "test", Tenant: "t1"}
+		}
+		switch calls.Add(1) {
+		case 1:
+			return []pipeline.Stream{mk(a, "out")}, nil
+		case 2:
+			return nil, errors.New("vendor unavailable")
+		default:
+			return []pipeline.Stream{mk(a, "out"), mk(b, "out"), mk(orphan, "no-such-topic")}, nil
+		}
+	}
+	prod := &memProducer{}
+	store := checkpoint.NewMemoryStore()
+	r, err := pipeline.New(pipeline.Options{
+		Producer:          prod,
+		Checkpoints:       store,
+		Encoders:          map[string]pipeline.Encoder{"out": textEncoder{}},
+		DeadLetterTopic:   "dlq",
+		DeadLetterEncoder: textEncoder{},
+		PollInterval:      time.Hour,
+		RetryInitial:      time.Millisecond,
+		Discover:          discover,
+		DiscoverInterval:  5 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := func(stream string) bool {
+		_, err := store.Get(context.Background(), stream)
+		return err == nil
+	}
+	runUntil(t, r, func() bool { return len(prod.byTopic("out")) == 50 && saved("test/a") && saved("test/b") })
+	if saved("test/orphan") {
+		t.Fatal("a stream without an encoder for its topic ran")
+	}
+}

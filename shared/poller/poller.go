@@ -60,6 +60,28 @@ type Service struct {
 	// uses. Tests inject faults with it (a crash between produce and
 	// checkpoint); production leaves it nil.
 	WrapCheckpoints func(checkpoint.Store) checkpoint.Store
+	// Discover, when set, builds the service's stream discovery: streams
+	// found while it runs (a vendor's sets, say), each with its own
+	// checkpoint. Like Build, it must not do network I/O itself.
+	Discover func(env Env) (*Discovery, error)
+}
+
+// Discovery finds streams while a service runs.
+type Discovery struct {
+	// Find returns the streams that should run now; it may call the vendor.
+	// It is called at start and every Interval.
+	Find pipeline.DiscoverFunc
+	// Interval is the time between calls to Find. Default 5m.
+	Interval time.Duration
+	// Outputs are the topics discovered streams write to, with their
+	// schemas: they are created and registered at start.
+	Outputs []Output
+}
+
+// Output is a topic and the contract of its values.
+type Output struct {
+	Topic  string
+	Schema event.Schema
 }
 
 // Main runs the service as a process: it parses the command line, loads and
@@ -123,9 +145,33 @@ func run1(ctx context.Context, svc Service) error {
 	}()
 	log := tel.Logger()
 
-	streams, err := svc.Build(Env{Common: c, Logger: log, Start: c.Start(time.Now())})
+	env := Env{Common: c, Logger: log, Start: c.Start(time.Now())}
+	streams, err := svc.Build(env)
 	if err != nil {
 		return fmt.Errorf("build streams: %w", err)
+	}
+	var discovery *Discovery
+	if svc.Discover != nil {
+		if discovery, err = svc.Discover(env); err != nil {
+			return fmt.Errorf("build stream discovery: %w", err)
+		}
+	}
+	// outputs are the topics the service writes, each once.
+	var outputs []Output
+	seen := map[string]bool{}
+	addOutput := func(o Output) {
+		if !seen[o.Topic] {
+			seen[o.Topic] = true
+			outputs = append(outputs, o)
+		}
+	}
+	for _, s := range streams {
+		addOutput(Output{Topic: s.Topic, Schema: s.Schema})
+	}
+	if discovery != nil {
+		for _, o := range discovery.Outputs {
+			addOutput(o)
+		}
 	}
 
 	health := telemetry.NewHealth("kafka", "registry", "vendor")
@@ -144,12 +190,8 @@ func run1(ctx context.Context, svc Service) error {
 		kafkax.CheckpointTopicSpec(c.CheckpointTopic, c.KafkaReplicationFactor),
 		{Name: c.DeadletterTopic, Partitions: c.KafkaTopicPartitions, ReplicationFactor: c.KafkaReplicationFactor},
 	}
-	seen := map[string]bool{}
-	for _, s := range streams {
-		if !seen[s.Topic] {
-			seen[s.Topic] = true
-			topics = append(topics, kafkax.TopicSpec{Name: s.Topic, Partitions: c.KafkaTopicPartitions, ReplicationFactor: c.KafkaReplicationFactor})
-		}
+	for _, o := range outputs {
+		topics = append(topics, kafkax.TopicSpec{Name: o.Topic, Partitions: c.KafkaTopicPartitions, ReplicationFactor: c.KafkaReplicationFactor})
 	}
 	log.Info("connecting to kafka", "brokers", c.KafkaBrokers, "topics", len(topics))
 	if err := waitFor(ctx, log, "kafka", health, func() error { return kafkax.EnsureTopics(ctx, kcfg, topics...) }); err != nil {
@@ -163,15 +205,15 @@ func run1(ctx context.Context, svc Service) error {
 	encoders := map[string]pipeline.Encoder{}
 	var dlEncoder *serde.Encoder
 	err = waitFor(ctx, log, "registry", health, func() error {
-		for _, s := range streams {
-			if encoders[s.Topic] != nil {
+		for _, o := range outputs {
+			if encoders[o.Topic] != nil {
 				continue
 			}
-			enc, err := serde.Register(ctx, srClient, s.Topic, s.Schema.Text, s.Schema.Example)
+			enc, err := serde.Register(ctx, srClient, o.Topic, o.Schema.Text, o.Schema.Example)
 			if err != nil {
 				return permanentIfRejected(err)
 			}
-			encoders[s.Topic] = enc
+			encoders[o.Topic] = enc
 		}
 		if dlEncoder == nil {
 			enc, err := serde.Register(ctx, srClient, c.DeadletterTopic, event.DeadLetterSchema.Text, event.DeadLetterSchema.Example)
@@ -210,7 +252,7 @@ func run1(ctx context.Context, svc Service) error {
 	if svc.WrapCheckpoints != nil {
 		checkpoints = svc.WrapCheckpoints(store)
 	}
-	runner, err := pipeline.New(pipeline.Options{
+	opts := pipeline.Options{
 		Producer:          writer,
 		Checkpoints:       checkpoints,
 		Encoders:          encoders,
@@ -220,7 +262,11 @@ func run1(ctx context.Context, svc Service) error {
 		Metrics:           metrics,
 		Health:            health,
 		Logger:            log,
-	}, streams...)
+	}
+	if discovery != nil {
+		opts.Discover, opts.DiscoverInterval = discovery.Find, discovery.Interval
+	}
+	runner, err := pipeline.New(opts, streams...)
 	if err != nil {
 		return err
 	}
