@@ -3,17 +3,17 @@
 # its simulator under cmd/; adding one needs no change here but FUZZ.
 SERVICES := $(patsubst %/,%,$(dir $(wildcard services/poller-*/main.go)))
 # Modules of the workspace (go test ./... does not work at a go.work root).
-MODULES  := schemas shared $(SERVICES) tools/auditctl tools/devstack
+MODULES  := schemas shared $(SERVICES) tools/auditctl tools/devstack deploy
 BINARIES := $(addprefix ./,$(SERVICES) $(patsubst %/,%,$(dir $(wildcard services/poller-*/cmd/*/main.go)))) ./tools/auditctl ./tools/devstack
 # FUZZ lists <package dir>:<fuzz target> pairs that make test fuzzes for FUZZTIME each.
-FUZZ     := services/poller-plm/internal/plm:FuzzDecodePage
+FUZZ     := services/poller-plm/internal/plm:FuzzDecodePage services/poller-epm/internal/epm:FuzzDecodePage services/poller-aveva/internal/aveva:FuzzDecodeRecords
 GO       ?= go
 DURATION ?= 0
 FUZZTIME ?= 10s
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X github.com/auditstream/auditstream/shared/config.Version=$(VERSION)
 
-.PHONY: demo test unit fuzz build lint bench tidy clean
+.PHONY: demo test unit fuzz build lint bench images clean
 
 ## demo: run the whole system (embedded Kafka + registry, simulators, pollers); DURATION=60s stops it by itself
 demo: build
@@ -42,6 +42,17 @@ lint:
 ## bench: the pipeline and codec benchmarks (figures in the issue notes)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./shared/serde ./shared/checkpoint $(addprefix ./,$(addsuffix /...,$(SERVICES)))
+
+IMAGE_PREFIX ?= auditstream
+IMAGE_TAG    ?= dev
+
+## images: every poller's image and its simulator's, tagged $(IMAGE_PREFIX)/<name>:$(IMAGE_TAG) (needs Docker with BuildKit)
+images:
+	@set -e; for s in $(SERVICES); do svc=$${s#services/}; sim=$${svc#poller-}sim; \
+		echo "== $$svc and $$sim"; \
+		docker build -f $$s/Dockerfile --build-arg VERSION=$(VERSION) -t $(IMAGE_PREFIX)/$$svc:$(IMAGE_TAG) .; \
+		docker build -f $$s/Dockerfile --build-arg VERSION=$(VERSION) --target simulator -t $(IMAGE_PREFIX)/$$sim:$(IMAGE_TAG) .; \
+	done
 
 clean:
 	rm -rf bin

@@ -328,8 +328,11 @@ func TestRestartSafety(t *testing.T) {
 		t.Skip("end to end")
 	}
 	w := newWorld(t, map[string]int{plmsim.TypeItem: 4000, plmsim.TypeSystem: 2000}, false)
+	// Slow enough (about 5,000 records/s) that every stop lands mid-backfill.
+	pageSize := 100
+	w.env["PLM_PAGE_SIZE"] = strconv.Itoa(pageSize)
+	w.env["PLM_RATE_LIMIT"] = "50"
 	want := w.expected(t)
-	pageSize := 250
 
 	stops := 0
 	// Crashes between produce and checkpoint, at the 2nd, 4th and 6th save
@@ -354,11 +357,11 @@ func TestRestartSafety(t *testing.T) {
 		after := w.producedCount(t, "plm.audit") + more
 		stop := runPoller(context.Background(), svc)
 		waitFor(t, fmt.Sprintf("%d records", after), 60*time.Second, func() bool { return w.producedCount(t, "plm.audit") >= after })
-		if n := len(countIDs(w.consumed(t, "plm.audit"))); n >= len(want) {
-			t.Fatalf("the backfill finished (%d events) before the stop meant to interrupt it", n)
-		}
 		if err := stop(); err != nil {
 			t.Fatal(err)
+		}
+		if n := len(countIDs(w.consumed(t, "plm.audit"))); n >= len(want) {
+			t.Fatalf("the backfill finished (%d events) before the stop meant to interrupt it", n)
 		}
 		stops++
 	}

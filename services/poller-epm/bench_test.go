@@ -1,0 +1,308 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/auditstream/auditstream/services/poller-epm/epmsim"
+	"github.com/auditstream/auditstream/services/poller-epm/internal/epm"
+	"github.com/auditstream/auditstream/shared/checkpoint"
+	"github.com/auditstream/auditstream/shared/event"
+	"github.com/auditstream/auditstream/shared/httpx"
+	"github.com/auditstream/auditstream/shared/kafkax"
+	"github.com/auditstream/auditstream/shared/pipeline"
+	"github.com/auditstream/auditstream/shared/serde"
+	"github.com/auditstream/auditstream/shared/testkit"
+)
+
+// benchSet is the set of the single-set benchmarks.
+const benchSet = "47f5830e-383a-4db1-9e5f-b38ed0448a92"
+
+// serve sends req to h and returns the body of a 200 answer.
+func serve(b *testing.B, h http.Handler, req *http.Request) []byte {
+	b.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		b.Fatalf("simulator answered %d: %s", rec.Code, rec.Body)
+	}
+	body, _ := io.ReadAll(rec.Body)
+	return body
+}
+
+// pageBody returns a real admin audit response body of size records, as
+// the simulator serves it.
+func pageBody(b *testing.B, size int) []byte {
+	b.Helper()
+	sim := epmsim.New(epmsim.Config{NoRateLimit: true, Seed: 3})
+	sim.AddSet(benchSet, "Production")
+	now := time.Now().UTC()
+	sim.Generate(benchSet, now.Add(-24*time.Hour), now, size)
+	logon := httptest.NewRequest(http.MethodPost, "/EPM/API/Auth/EPM/Logon",
+		strings.NewReader(fmt.Sprintf(`{"Username":%q,"Password":%q,"ApplicationID":"bench"}`, epmsim.DefaultUsername, epmsim.DefaultPassword)))
+	var lr struct{ EPMAuthenticationResult string }
+	if err := json.Unmarshal(serve(b, sim, logon), &lr); err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, fmt.Sprintf("%s/EPM/API/Sets/%s/AdminAudit?DateFrom=%s&Offset=0&Limit=%d",
+		epmsim.DefaultManagerPath, benchSet, epm.FormatDate(now.Add(-25*time.Hour)), size), nil)
+	req.Header.Set("Authorization", "basic "+lr.EPMAuthenticationResult)
+	return serve(b, sim, req)
+}
+
+// replaySource decodes the same page body pages times, as if the vendor
+// served page after page, then reports Done. Its cursor is the page number.
+type replaySource struct {
+	body     []byte
+	pages    int
+	finished chan struct{}
+}
+
+func (s *replaySource) Stream() string { return epm.StreamName("BENCH") }
+
+func (s *replaySource) Fetch(_ context.Context, cur pipeline.Cursor) (pipeline.Page, error) {
+	n := 0
+	if cur != nil {
+		if err := json.Unmarshal(cur, &n); err != nil {
+			return pipeline.Page{}, err
+		}
+	}
+	next, _ := json.Marshal(n + 1)
+	if n == s.pages {
+		// Every page before this one is produced and checkpointed.
+		close(s.finished)
+		return pipeline.Page{Next: cur, Done: true}, nil
+	}
+	page, err := epm.DecodeAuditPage(s.body)
+	if err != nil {
+		return pipeline.Page{}, fmt.Errorf("decode page: %w", err)
+	}
+	records := make([]pipeline.Record, len(page.Items))
+	for i, e := range page.Items {
+		e.SetID = benchSet
+		e.Occurrence = n // distinct event ids page after page
+		records[i] = e.Record()
+	}
+	return pipeline.Page{Records: records, Next: next, Position: time.Now()}, nil
+}
+
+// BenchmarkPipeline measures EPM pages of 500 records through decode →
+// normalize → Avro encode → synchronous produce (acks=all) to an
+// in-process Kafka → checkpoint on the compacted topic: one op is one page.
+func BenchmarkPipeline(b *testing.B) {
+	ctx := context.Background()
+	body := pageBody(b, epm.MaxPageSize)
+	k := testkit.NewKafka(b)
+	reg := testkit.NewRegistry(b)
+	kcfg := kafkax.Config{Brokers: k.Brokers()}
+	if err := kafkax.EnsureTopics(ctx, kcfg,
+		kafkax.CheckpointTopicSpec("pollers.checkpoints", -1),
+		kafkax.TopicSpec{Name: "epm.audit", Partitions: 3, ReplicationFactor: -1},
+		kafkax.TopicSpec{Name: "pollers.deadletter", Partitions: 1, ReplicationFactor: -1},
+	); err != nil {
+		b.Fatal(err)
+	}
+	srCl, err := serde.NewClient(serde.Options{URL: reg.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc, err := serde.Register(ctx, srCl, "epm.audit", event.AuditSchema.Text, event.AuditSchema.Example)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dlEnc, err := serde.Register(ctx, srCl, "pollers.deadletter", event.DeadLetterSchema.Text, event.DeadLetterSchema.Example)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := checkpoint.NewKafkaStore(ctx, kcfg, "pollers.checkpoints")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	w, err := kafkax.NewWriter(kcfg, "", 2000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+
+	src := &replaySource{body: body, pages: b.N, finished: make(chan struct{})}
+	r, err := pipeline.New(pipeline.Options{
+		Producer:          w,
+		Checkpoints:       store,
+		Encoders:          map[string]pipeline.Encoder{"epm.audit": enc},
+		DeadLetterTopic:   "pollers.deadletter",
+		DeadLetterEncoder: dlEnc,
+		PollInterval:      time.Hour,
+	}, pipeline.Stream{Source: src, Normalize: epm.NewNormalizer("BENCH"), Topic: "epm.audit", Vendor: epm.Vendor, Tenant: "BENCH"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(runCtx) }()
+	<-src.finished
+	elapsed := time.Since(start)
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	records := float64(b.N * epm.MaxPageSize)
+	b.ReportMetric(records/elapsed.Seconds(), "records/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/records, "allocs/record")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/records, "B/record")
+}
+
+// BenchmarkNormalizeEncode measures the CPU-bound part alone: decoding a
+// page of 500 records, normalizing every record and encoding it in the
+// wire format.
+func BenchmarkNormalizeEncode(b *testing.B) {
+	body := pageBody(b, epm.MaxPageSize)
+	reg := testkit.NewRegistry(b)
+	srCl, err := serde.NewClient(serde.Options{URL: reg.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc, err := serde.Register(context.Background(), srCl, "epm.audit", event.AuditSchema.Text, event.AuditSchema.Example)
+	if err != nil {
+		b.Fatal(err)
+	}
+	norm := epm.NewNormalizer("BENCH")
+	observed := time.Now()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	var buf []byte
+	for range b.N {
+		page, err := epm.DecodeAuditPage(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range page.Items {
+			e.SetID = benchSet
+			ev, err := norm(e.Record(), observed)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if buf, err = enc.AppendEncode(buf[:0], ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*epm.MaxPageSize)/b.Elapsed().Seconds(), "records/s")
+}
+
+// virtualClock is simulated time: the budget's waits advance it at once.
+type virtualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *virtualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *virtualClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+	return ctx.Err()
+}
+
+// BenchmarkBackfill100k measures what the rate limits make of a backfill
+// of 100,000 admin audit records spread over 30 days: the vendor calls it
+// takes (logons, set lists and admin audit pages) and how long the
+// poller's default call budget (EPM_RATE_LIMIT=4/1s,950/5m) makes it, with
+// the default EPM_PAGE_SIZE (500) and EPM_MAX_WINDOW (168h). It runs
+// against epmsim enforcing the vendor's limits (5 per second, 1,000 per 5
+// minutes) on a simulated clock that the budget's waits advance, so the
+// figure is the rate-limit bound with instant answers; every 429 would be
+// a budget too generous, and fails the benchmark.
+func BenchmarkBackfill100k(b *testing.B) {
+	for _, sets := range []int{1, 4} {
+		b.Run(fmt.Sprintf("sets=%d", sets), func(b *testing.B) {
+			var calls, seconds float64
+			for range b.N {
+				c, s := backfill(b, 100_000, sets)
+				calls, seconds = c, s
+			}
+			b.ReportMetric(calls, "calls/op")
+			b.ReportMetric(seconds, "virtual-s/op")
+			b.ReportMetric(100_000/seconds, "records/virtual-s")
+		})
+	}
+}
+
+// backfill runs one backfill of records spread over sets and returns the
+// vendor calls it took and its simulated duration in seconds.
+func backfill(b *testing.B, records, sets int) (calls, seconds float64) {
+	b.Helper()
+	t0 := time.Date(2024, 12, 1, 0, 0, 0, 0, time.UTC)
+	clock := &virtualClock{now: t0}
+	sim := epmsim.New(epmsim.Config{Limits: epmsim.VendorLimits, Seed: 9, Clock: clock.Now})
+	start := t0.Add(-30 * 24 * time.Hour)
+	for range sets {
+		set := sim.AddSet("", "")
+		sim.Generate(set.ID, start, t0.Add(-time.Hour), records/sets)
+	}
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	cfg := epm.Config{
+		BaseURL: srv.URL, Tenant: "BENCH", Username: epmsim.DefaultUsername, Password: epmsim.DefaultPassword,
+		ApplicationID: "auditstream", PageSize: epm.MaxPageSize, RateLimit: []string{"4/1s", "950/5m"},
+		SessionTimeout: 20 * time.Minute, MaxWindow: 168 * time.Hour, Topic: "epm.audit",
+	}
+	client, err := epm.NewClientFromConfig(&cfg, epm.ClientOptions{
+		HTTP:   httpx.Config{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond},
+		Logger: discard(), Clock: clock.Now, Sleep: clock.Sleep,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := epm.NewSource(client, epm.SourceConfig{
+		Tenant: "BENCH", Start: start, SafetyLag: 2 * time.Minute, MaxWindow: cfg.MaxWindow,
+		PageSize: cfg.PageSize, Clock: clock.Now, Logger: discard(),
+	})
+	var cur pipeline.Cursor
+	got := 0
+	for {
+		p, err := src.Fetch(context.Background(), cur)
+		if err != nil {
+			b.Fatal(err)
+		}
+		got += len(p.Records)
+		cur = p.Next
+		if p.Done {
+			break
+		}
+	}
+	st := sim.Stats()
+	if got != records || st.RateLimited != 0 {
+		b.Fatalf("%d records of %d; simulator %+v", got, records, st)
+	}
+	return float64(st.Logons + st.Requests), clock.Now().Sub(t0).Seconds()
+}
+
+// discard returns a logger that drops everything.
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

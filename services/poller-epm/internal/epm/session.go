@@ -1,0 +1,212 @@
+package epm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/auditstream/auditstream/shared/httpx"
+)
+
+// maxRenewMargin is how long before the inactivity timeout a session is
+// renewed at most; existing integrations renew 30 s before.
+const maxRenewMargin = 30 * time.Second
+
+// Session is an EPM logon: the token and the manager URL that the
+// dispatcher returned. It is the httpx.Authorizer of the manager calls:
+// Authorize sends "Authorization: basic <token>", and Refresh, called after
+// a 401, logs on again. It also logs on again, before a call, when the
+// session has been idle long enough that the tenant's inactivity timeout
+// would have ended it. It is safe for concurrent use.
+type Session struct {
+	http     *httpx.Client
+	budget   *Budget
+	logonURL string // {dispatcher}/EPM/API[/{version}]/Auth/EPM/Logon
+	baseTLS  bool
+	username string
+	password string
+	appID    string
+	timeout  time.Duration
+	margin   time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	token    string
+	manager  *url.URL
+	lastUsed time.Time
+	logons   int
+}
+
+// SessionConfig configures a Session.
+type SessionConfig struct {
+	// BaseURL is the dispatcher, e.g. https://login.epm.cyberark.com.
+	BaseURL string
+	// Version is the API version path segment; empty for the latest.
+	Version string
+	// Username, Password and ApplicationID are the logon credentials.
+	Username, Password, ApplicationID string
+	// Timeout is the tenant's inactivity timeout; the session is renewed
+	// min(30s, Timeout/10) before it would expire. 0 disables renewal.
+	Timeout time.Duration
+	// Clock tells the time. Default time.Now.
+	Clock func() time.Time
+	// Logger receives a record per logon. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// NewSession returns a Session that logs on with hc (which must have no
+// authorizer), taking each logon from budget first (nil: no budget).
+func NewSession(hc *httpx.Client, budget *Budget, cfg SessionConfig) (*Session, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("epm base URL %q is not an absolute http(s) URL", httpx.RedactURLString(cfg.BaseURL))
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	s := &Session{
+		http:     hc,
+		budget:   budget,
+		logonURL: u.JoinPath(apiSegments(cfg.Version, "Auth", "EPM", "Logon")...).String(),
+		baseTLS:  u.Scheme == "https",
+		username: cfg.Username,
+		password: cfg.Password,
+		appID:    cfg.ApplicationID,
+		timeout:  cfg.Timeout,
+		margin:   min(maxRenewMargin, cfg.Timeout/10),
+		now:      cfg.Clock,
+		log:      cfg.Logger,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s, nil
+}
+
+// apiSegments returns the path segments EPM/API[/version]/rest.
+func apiSegments(version string, rest ...string) []string {
+	seg := []string{"EPM", "API"}
+	if version != "" {
+		seg = append(seg, version)
+	}
+	return append(seg, rest...)
+}
+
+// Manager returns the manager URL of a live session, logging on first when
+// there is no session or it has been idle too long.
+func (s *Session) Manager(ctx context.Context) (*url.URL, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	reason := ""
+	switch {
+	case s.token == "":
+		reason = "no session"
+	case s.timeout > 0 && !s.now().Before(s.lastUsed.Add(s.timeout-s.margin)):
+		reason = "idle session about to expire"
+	}
+	if reason != "" {
+		if err := s.logonLocked(ctx, reason); err != nil {
+			return nil, err
+		}
+	}
+	m := *s.manager
+	return &m, nil
+}
+
+// Authorize sets "Authorization: basic <token>" and notes the session as
+// used now. It does not log on: Manager, called while building the
+// request, has done so.
+func (s *Session) Authorize(_ context.Context, req *http.Request) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token == "" {
+		return errors.New("no EPM session")
+	}
+	req.Header.Set("Authorization", "basic "+s.token)
+	s.lastUsed = s.now()
+	return nil
+}
+
+// Refresh logs on again; httpx calls it after a 401 and then retries the
+// request once.
+func (s *Session) Refresh(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logonLocked(ctx, "unauthorized")
+}
+
+// Logons returns the number of successful logons so far.
+func (s *Session) Logons() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logons
+}
+
+// String describes s without its secrets.
+func (s *Session) String() string {
+	return fmt.Sprintf("EPM session of %q at %s", s.username, httpx.RedactURLString(s.logonURL))
+}
+
+// logonRequest is the body of POST …/Auth/EPM/Logon.
+type logonRequest struct {
+	Username      string `json:"Username"`
+	Password      string `json:"Password"`
+	ApplicationID string `json:"ApplicationID"`
+}
+
+// logonLocked logs on at the dispatcher and replaces the session.
+func (s *Session) logonLocked(ctx context.Context, reason string) error {
+	body, err := json.Marshal(logonRequest{Username: s.username, Password: s.password, ApplicationID: s.appID})
+	if err != nil {
+		return fmt.Errorf("encode epm logon: %w", err)
+	}
+	if s.budget != nil {
+		if err := s.budget.Wait(ctx); err != nil {
+			return fmt.Errorf("epm logon as %q: %w", s.username, err)
+		}
+	}
+	resp, err := s.http.Do(ctx, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.logonURL, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		return req, nil
+	})
+	if err != nil {
+		return fmt.Errorf("epm logon as %q: %w", s.username, err)
+	}
+	res, err := DecodeLogon(resp.Body)
+	if err != nil {
+		return fmt.Errorf("epm logon as %q: %w", s.username, err)
+	}
+	if res.PasswordExpired {
+		return fmt.Errorf("epm logon as %q: the password has expired; change it in EPM and update EPM_PASSWORD", s.username)
+	}
+	m, err := url.Parse(res.ManagerURL)
+	switch {
+	case err != nil || m.Host == "" || (m.Scheme != "http" && m.Scheme != "https"):
+		return fmt.Errorf("epm logon as %q: ManagerURL %q is not an absolute http(s) URL", s.username, truncate(res.ManagerURL, 200))
+	case s.baseTLS && m.Scheme != "https":
+		// The token would travel in clear text.
+		return fmt.Errorf("epm logon as %q: ManagerURL %s is not https while EPM_BASE_URL is", s.username, httpx.RedactURL(m))
+	}
+	m.User, m.RawQuery, m.Fragment = nil, "", ""
+	m.Path = strings.TrimRight(m.Path, "/")
+	m.RawPath = ""
+	s.token, s.manager, s.lastUsed = res.Token, m, s.now()
+	s.logons++
+	s.log.InfoContext(ctx, "epm logon", "user", s.username, "manager", m.Host, "reason", reason, "has_token", true)
+	return nil
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary builds poller-epm as a user would run it.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "poller-epm")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startBinary starts the poller process with w's environment; its logs go
+// to logFile.
+func startBinary(t *testing.T, bin string, w *world, logFile *os.File) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = os.Environ()
+	for k, v := range w.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// TestKillDashNineMidBackfill is how an operator would try it: the real
+// binary, pointed at a simulator with expiring sessions, both rate limits,
+// 5xx answers, several sets and bursts of equal EventTimes, killed with
+// SIGKILL three times during a backfill and started again each time. Every
+// record arrives; only pages in flight repeat.
+func TestKillDashNineMidBackfill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("SIGKILL")
+	}
+	bin := buildBinary(t)
+	w := newWorld(t, []int{4000, 2500, 1500}, true)
+	w.env["EPM_RATE_LIMIT"] = "20/1s,500/30s" // slow enough to kill it mid-backfill
+	want := w.expected(t)
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "poller.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+
+	kills := 0
+	for _, more := range []int64{700, 1500, 2300} {
+		before := w.producedCount(t, "epm.audit")
+		cmd := startBinary(t, bin, w, logFile)
+		waitFor(t, "records before the kill", 60*time.Second, func() bool { return w.producedCount(t, "epm.audit") >= before+more })
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		kills++
+		if n := len(countIDs(w.consumed(t, "epm.audit"))); n >= len(want) {
+			t.Fatalf("the backfill finished (%d events) before kill %d", n, kills)
+		}
+	}
+	cmd := startBinary(t, bin, w, logFile)
+	waitFor(t, "every record", 120*time.Second, func() bool {
+		return len(countIDs(w.consumed(t, "epm.audit"))) >= len(want)
+	})
+	// A clean stop this time: SIGTERM, exit status 0.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("poller-epm after SIGTERM: %v", err)
+	}
+	dups := checkExactlyOnce(t, w.consumed(t, "epm.audit"), want, kills*100)
+	// A process started after a kill does not know the calls its
+	// predecessor made in the current windows, so it may meet the
+	// vendor's limit once and wait out its Retry-After; it never sends a
+	// bad request or calls the dispatcher for data.
+	st := w.sim.Stats()
+	if st.BadRequests > 0 || st.DispatcherMisses > 0 {
+		t.Errorf("the binary sent bad requests: %+v", st)
+	}
+	t.Logf("%d events, %d duplicates after %d SIGKILLs; simulator %+v", len(want), dups, kills, st)
+}
