@@ -7,20 +7,14 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/auditstream/auditstream/services/poller-plm/internal/plm"
 	"github.com/auditstream/auditstream/services/poller-plm/plmsim"
-	"github.com/auditstream/auditstream/shared/checkpoint"
 	"github.com/auditstream/auditstream/shared/config"
 	"github.com/auditstream/auditstream/shared/event"
-	"github.com/auditstream/auditstream/shared/kafkax"
 	"github.com/auditstream/auditstream/shared/poller"
-	"github.com/auditstream/auditstream/shared/serde"
 	"github.com/auditstream/auditstream/shared/testkit"
 )
 
@@ -134,118 +128,14 @@ func (w *world) loadService(t *testing.T) (poller.Service, *Config) {
 	return service(&cfg), &cfg
 }
 
-// consumed reads every message of topic with another Kafka client than the
-// pollers' (franz-go's kgo), up to the end offsets at the time of the call,
-// and decodes each value with the schema the registry holds for its id.
+// consumed reads and decodes every event in topic (testkit.Consume).
 func (w *world) consumed(t *testing.T, topic string) []map[string]any {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ends := w.endOffsets(t, topic)
-	remaining := int64(0)
-	for _, e := range ends {
-		remaining += e
-	}
-	if remaining == 0 {
-		return nil
-	}
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(w.kafka.Brokers()...),
-		kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	srCl, err := serde.NewClient(serde.Options{URL: w.registry.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := serde.NewDecoder(srCl)
-	var out []map[string]any
-	for remaining > 0 {
-		fetches := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("consume %s: %v (%d messages short)", topic, err, remaining)
-		}
-		fetches.EachError(func(topic string, p int32, err error) { t.Fatalf("consume %s/%d: %v", topic, p, err) })
-		fetches.EachRecord(func(r *kgo.Record) {
-			if r.Offset >= ends[int(r.Partition)] {
-				return // produced after the call
-			}
-			remaining--
-			var v map[string]any
-			if _, err := dec.Decode(ctx, r.Value, &v); err != nil {
-				t.Fatalf("decode %s/%d@%d: %v", topic, r.Partition, r.Offset, err)
-			}
-			if v["event_id"] != nil && v["event_id"] != string(r.Key) {
-				t.Fatalf("key %q differs from event_id %v", r.Key, v["event_id"])
-			}
-			out = append(out, v)
-		})
-	}
-	return out
+	return testkit.Consume(t, w.kafka, w.registry.URL(), topic)
 }
 
-// endOffsets returns the end offset of each partition of topic (none when
-// the topic does not exist yet).
-func (w *world) endOffsets(t *testing.T, topic string) map[int]int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cl, err := kafkax.NewClient(kafkax.Config{Brokers: w.kafka.Brokers()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kafkax.CloseClient(cl)
-	ends, err := kafkax.EndOffsets(ctx, cl, topic)
-	if err != nil {
-		return nil
-	}
-	return ends
-}
-
-// countIDs counts the events of each event id.
-func countIDs(events []map[string]any) map[string]int {
-	c := map[string]int{}
-	for _, e := range events {
-		c[e["event_id"].(string)]++
-	}
-	return c
-}
-
-// waitFor polls cond until it holds, or fails the test after timeout.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// producedCount reads the number of messages in topic (sum of end offsets).
+// producedCount is the number of messages in topic.
 func (w *world) producedCount(t *testing.T, topic string) int64 {
-	t.Helper()
-	var n int64
-	for _, e := range w.endOffsets(t, topic) {
-		n += e
-	}
-	return n
-}
-
-// runPoller runs svc in process until stop is closed; it returns Run's error.
-func runPoller(ctx context.Context, svc poller.Service) (stop func() error) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- poller.Run(ctx, svc) }()
-	return func() error {
-		cancel()
-		return <-done
-	}
+	return testkit.Produced(t, w.kafka, topic)
 }
 
 // TestEndToEnd runs plmsim (faults on) → poller-plm → Kafka + registry → a
@@ -258,14 +148,14 @@ func TestEndToEnd(t *testing.T) {
 	w := newWorld(t, map[string]int{plmsim.TypeItem: 3000, plmsim.TypeSystem: 1500}, true)
 	want := w.expected(t)
 	svc, _ := w.loadService(t)
-	stop := runPoller(context.Background(), svc)
-	waitFor(t, "every record", 90*time.Second, func() bool { return w.producedCount(t, "plm.audit") >= int64(len(want)) })
+	stop := testkit.RunPoller(context.Background(), svc)
+	testkit.WaitFor(t, "every record", 90*time.Second, func() bool { return w.producedCount(t, "plm.audit") >= int64(len(want)) })
 	if err := stop(); err != nil {
 		t.Fatalf("poller: %v", err)
 	}
 
 	events := w.consumed(t, "plm.audit")
-	counts := countIDs(events)
+	counts := testkit.CountIDs(events)
 	for id, stream := range want {
 		if counts[id] != 1 {
 			t.Fatalf("event %s of %s arrived %d times, want once", id, stream, counts[id])
@@ -294,31 +184,6 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// crashingStore makes the "process" die right after Kafka acknowledged a
-// page and before its checkpoint lands: once armed, the next Save fails, the
-// run is cancelled and no later Save succeeds.
-type crashingStore struct {
-	checkpoint.Store
-	after  int64 // crash at this Save (1-based)
-	saves  atomic.Int64
-	dead   atomic.Bool
-	cancel context.CancelFunc
-}
-
-var errKilled = errors.New("process killed")
-
-func (s *crashingStore) Save(ctx context.Context, cp checkpoint.Checkpoint) error {
-	if s.dead.Load() {
-		return errKilled
-	}
-	if s.saves.Add(1) == s.after {
-		s.dead.Store(true)
-		s.cancel()
-		return errKilled
-	}
-	return s.Store.Save(ctx, cp)
-}
-
 // TestRestartSafety stops the poller abruptly several times during a
 // backfill — between a page's produce and its checkpoint, and at arbitrary
 // moments — and restarts it from the checkpoint topic each time. No record
@@ -339,60 +204,35 @@ func TestRestartSafety(t *testing.T) {
 	// of each run.
 	for _, at := range []int64{2, 4, 6} {
 		svc, _ := w.loadService(t)
-		ctx, cancel := context.WithCancel(context.Background())
-		store := &crashingStore{after: at, cancel: cancel}
-		svc.WrapCheckpoints = func(s checkpoint.Store) checkpoint.Store { store.Store = s; return store }
-		if err := poller.Run(ctx, svc); err != nil {
-			t.Fatalf("run crashing at save %d: %v", at, err)
-		}
-		cancel()
-		if !store.dead.Load() {
-			t.Fatalf("run ended before its crash at save %d", at)
-		}
+		testkit.RunUntilCrash(t, svc, at)
 		stops++
 	}
 	// Stops at arbitrary moments: after some records have been produced.
 	for _, more := range []int64{300, 700} {
 		svc, _ := w.loadService(t)
 		after := w.producedCount(t, "plm.audit") + more
-		stop := runPoller(context.Background(), svc)
-		waitFor(t, fmt.Sprintf("%d records", after), 60*time.Second, func() bool { return w.producedCount(t, "plm.audit") >= after })
+		stop := testkit.RunPoller(context.Background(), svc)
+		testkit.WaitFor(t, fmt.Sprintf("%d records", after), 60*time.Second, func() bool { return w.producedCount(t, "plm.audit") >= after })
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(countIDs(w.consumed(t, "plm.audit"))); n >= len(want) {
+		if n := len(testkit.CountIDs(w.consumed(t, "plm.audit"))); n >= len(want) {
 			t.Fatalf("the backfill finished (%d events) before the stop meant to interrupt it", n)
 		}
 		stops++
 	}
 	// The last run finishes the backfill.
 	svc, _ := w.loadService(t)
-	stop := runPoller(context.Background(), svc)
-	waitFor(t, "every record", 60*time.Second, func() bool {
-		return len(countIDs(w.consumed(t, "plm.audit"))) >= len(want)
+	stop := testkit.RunPoller(context.Background(), svc)
+	testkit.WaitFor(t, "every record", 60*time.Second, func() bool {
+		return len(testkit.CountIDs(w.consumed(t, "plm.audit"))) >= len(want)
 	})
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 
-	events := w.consumed(t, "plm.audit")
-	counts := countIDs(events)
-	dups := 0
-	for id := range want {
-		switch c := counts[id]; {
-		case c == 0:
-			t.Fatalf("event %s lost", id)
-		case c > 1:
-			dups += c - 1
-		}
-	}
-	if len(counts) != len(want) {
-		t.Fatalf("%d distinct events, want %d", len(counts), len(want))
-	}
 	// Two streams run concurrently, so a stop can catch a page of each.
-	if limit := stops * 2 * pageSize; dups > limit {
-		t.Fatalf("%d duplicates after %d stops; at most %d (the pages in flight) allowed", dups, stops, limit)
-	}
+	dups := testkit.CheckDelivered(t, want, testkit.CountIDs(w.consumed(t, "plm.audit")), stops*2*pageSize)
 	t.Logf("%d events, %d duplicates after %d stops", len(want), dups, stops)
 }
 

@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/auditstream/auditstream/shared v0.0.0
-	github.com/twmb/franz-go v1.22.2
 	golang.org/x/time v0.16.0
 )
 
@@ -30,6 +29,7 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/segmentio/kafka-go v0.4.51 // indirect
 	github.com/twmb/avro v1.9.0 // indirect
+	github.com/twmb/franz-go v1.22.2 // indirect
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c // indirect
 	github.com/twmb/franz-go/pkg/kmsg v1.15.0 // indirect
 	github.com/twmb/franz-go/pkg/sr v1.8.0 // indirect
