@@ -68,7 +68,7 @@ type replaySource struct {
 	finished chan struct{}
 }
 
-func (s *replaySource) Stream() string { return epm.StreamName("BENCH") }
+func (s *replaySource) Stream() string { return epm.StreamName("BENCH", benchSet) }
 
 func (s *replaySource) Fetch(_ context.Context, cur pipeline.Cursor) (pipeline.Page, error) {
 	n := 0
@@ -143,7 +143,7 @@ func BenchmarkPipeline(b *testing.B) {
 		DeadLetterTopic:   "pollers.deadletter",
 		DeadLetterEncoder: dlEnc,
 		PollInterval:      time.Hour,
-	}, pipeline.Stream{Source: src, Normalize: epm.NewNormalizer("BENCH"), Topic: "epm.audit", Vendor: epm.Vendor, Tenant: "BENCH"})
+	}, pipeline.Stream{Source: src, Normalize: epm.NewNormalizer("BENCH", benchSet), Topic: "epm.audit", Vendor: epm.Vendor, Tenant: "BENCH"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func BenchmarkNormalizeEncode(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	norm := epm.NewNormalizer("BENCH")
+	norm := epm.NewNormalizer("BENCH", benchSet)
 	observed := time.Now()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
@@ -238,7 +238,11 @@ func (c *virtualClock) Sleep(ctx context.Context, d time.Duration) error {
 // against epmsim enforcing the vendor's limits (5 per second, 1,000 per 5
 // minutes) on a simulated clock that the budget's waits advance, so the
 // figure is the rate-limit bound with instant answers; every 429 would be
-// a budget too generous, and fails the benchmark.
+// a budget too generous, and fails the benchmark. The sets are found with
+// one set list, and their streams — one per set, sharing the tenant's
+// client — take turns call by call, as the shared budget makes them do in
+// the pipeline (here in one goroutine, so that the simulated clock is
+// exact).
 func BenchmarkBackfill100k(b *testing.B) {
 	for _, sets := range []int{1, 4} {
 		b.Run(fmt.Sprintf("sets=%d", sets), func(b *testing.B) {
@@ -280,21 +284,32 @@ func backfill(b *testing.B, records, sets int) (calls, seconds float64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	src := epm.NewSource(client, epm.SourceConfig{
-		Tenant: "BENCH", Start: start, SafetyLag: 2 * time.Minute, MaxWindow: cfg.MaxWindow,
+	tenant := epm.NewTenant(client, epm.TenantConfig{
+		Tenant: "BENCH", Topic: cfg.Topic, Start: start, SafetyLag: 2 * time.Minute, MaxWindow: cfg.MaxWindow,
 		PageSize: cfg.PageSize, Clock: clock.Now, Logger: discard(),
 	})
-	var cur pipeline.Cursor
+	streams, err := tenant.Discover(context.Background())
+	if err != nil || len(streams) != sets {
+		b.Fatalf("discover: %d streams, %v", len(streams), err)
+	}
+	cursors := make([]pipeline.Cursor, len(streams))
+	done := make([]bool, len(streams))
 	got := 0
-	for {
-		p, err := src.Fetch(context.Background(), cur)
-		if err != nil {
-			b.Fatal(err)
-		}
-		got += len(p.Records)
-		cur = p.Next
-		if p.Done {
-			break
+	for left := len(streams); left > 0; {
+		for i, s := range streams {
+			if done[i] {
+				continue
+			}
+			p, err := s.Source.Fetch(context.Background(), cursors[i])
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += len(p.Records)
+			cursors[i] = p.Next
+			if p.Done {
+				done[i] = true
+				left--
+			}
 		}
 	}
 	st := sim.Stats()

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/auditstream/auditstream/shared/config"
 	"github.com/auditstream/auditstream/shared/event"
 	"github.com/auditstream/auditstream/shared/kafkax"
+	"github.com/auditstream/auditstream/shared/pipeline"
 	"github.com/auditstream/auditstream/shared/poller"
 	"github.com/auditstream/auditstream/shared/serde"
 	"github.com/auditstream/auditstream/shared/testkit"
@@ -97,6 +100,8 @@ func newWorld(t *testing.T, perSet []int, faults bool) *world {
 		"EPM_PAGE_SIZE":          "100",
 		"EPM_MAX_WINDOW":         "72h",
 		"EPM_RATE_LIMIT":         "25/1s,500/30s",
+		// Sets created while the poller runs are found within a second.
+		"EPM_SET_DISCOVERY_INTERVAL": "1s",
 	}
 	return w
 }
@@ -114,9 +119,20 @@ func (w *world) addSet(n int) epmsim.Set {
 // to its set.
 func (w *world) expected(t *testing.T) map[string]string {
 	t.Helper()
+	return w.expectedFrom(t, map[string]time.Time{})
+}
+
+// expectedFrom is expected with the records of the sets in from taken
+// from the time given there (inclusive) rather than START_TIME.
+func (w *world) expectedFrom(t *testing.T, from map[string]time.Time) map[string]string {
+	t.Helper()
 	out := map[string]string{}
-	stream := epm.StreamName(e2eTenant)
 	for _, set := range w.sim.Sets() {
+		stream := epm.StreamName(e2eTenant, set.ID)
+		start, ok := from[set.ID]
+		if !ok {
+			start = w.start
+		}
 		seen := map[string]int{}
 		for _, r := range w.sim.Records(set.ID) {
 			if r.Time.Before(w.start) {
@@ -126,6 +142,9 @@ func (w *world) expected(t *testing.T) map[string]string {
 			// k-th repeat has occurrence k.
 			k := seen[string(r.Raw)]
 			seen[string(r.Raw)]++
+			if r.Time.Before(start) {
+				continue
+			}
 			identity, err := epm.Identity(set.ID, r.Raw, k)
 			if err != nil {
 				t.Fatal(err)
@@ -288,10 +307,80 @@ func checkExactlyOnce(t *testing.T, events []map[string]any, want map[string]str
 	return dups
 }
 
+// checkpoints returns the checkpoints of the checkpoint topic by stream,
+// read with a new store as a restarted poller would.
+func (w *world) checkpoints(t *testing.T) map[string]checkpoint.Checkpoint {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	store, err := checkpoint.NewKafkaStore(ctx, kafkax.Config{Brokers: w.kafka.Brokers()}, "pollers.checkpoints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	list, err := store.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]checkpoint.Checkpoint{}
+	for _, cp := range list {
+		out[cp.Stream] = cp
+	}
+	return out
+}
+
+// caughtUp reports whether every set of w has a checkpoint past the end of
+// the history.
+func (w *world) caughtUp(t *testing.T) bool {
+	t.Helper()
+	cps := w.checkpoints(t)
+	for _, set := range w.sim.Sets() {
+		var c struct {
+			Last time.Time `json:"last"`
+		}
+		cp, ok := cps[epm.StreamName(e2eTenant, set.ID)]
+		if !ok || json.Unmarshal(cp.Cursor, &c) != nil || c.Last.Before(w.end) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkSetCheckpoints fails unless the checkpoint topic holds one
+// checkpoint per set of w — its own stream, its own cursor — and nothing
+// else.
+func (w *world) checkSetCheckpoints(t *testing.T) map[string]checkpoint.Checkpoint {
+	t.Helper()
+	cps := w.checkpoints(t)
+	var want []string
+	for _, set := range w.sim.Sets() {
+		name := epm.StreamName(e2eTenant, set.ID)
+		want = append(want, name)
+		cp, ok := cps[name]
+		if !ok {
+			t.Fatalf("set %s has no checkpoint %s; checkpoints %v", set.ID, name, slices.Sorted(maps.Keys(cps)))
+		}
+		var c struct {
+			Last time.Time `json:"last"`
+		}
+		if err := json.Unmarshal(cp.Cursor, &c); err != nil || c.Last.Before(w.end) || cp.Topic != "epm.audit" {
+			t.Fatalf("checkpoint of set %s: cursor %s, topic %q; want a position after the history (%v)", set.ID, cp.Cursor, cp.Topic, w.end)
+		}
+	}
+	if got := slices.Sorted(maps.Keys(cps)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+		t.Fatalf("checkpoint keys %q, want one per set: %q", got, want)
+	}
+	return cps
+}
+
 // TestEndToEnd runs epmsim (faults on) → poller-epm → Kafka + registry → a
 // decoding consumer, adds a set while the poller runs, and checks that
 // every simulator record arrived exactly once by event_id, decoded with
-// the registry's schema.
+// the registry's schema, that the added set was found without a restart
+// and read from START_TIME, and that each set has its own checkpoint.
+// Then it moves one set back in time and makes another start over, as
+// auditctl checkpoints reset <stream> [--to TIME] does, and checks that a
+// restart reads again exactly those sets from there.
 func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end")
@@ -302,7 +391,9 @@ func TestEndToEnd(t *testing.T) {
 	waitFor(t, "the first records", 30*time.Second, func() bool { return w.producedCount(t, "epm.audit") > 300 })
 	added := w.addSet(700)
 	want := w.expected(t)
-	waitFor(t, "every record", 90*time.Second, func() bool { return w.producedCount(t, "epm.audit") >= int64(len(want)) })
+	waitFor(t, "every record", 90*time.Second, func() bool {
+		return w.producedCount(t, "epm.audit") >= int64(len(want)) && w.caughtUp(t)
+	})
 	if err := stop(); err != nil {
 		t.Fatalf("poller: %v", err)
 	}
@@ -326,20 +417,79 @@ func TestEndToEnd(t *testing.T) {
 	// A spot check of the mapping as a consumer sees it.
 	fromAdded := 0
 	for _, e := range events {
-		if e["vendor"] != "epm" || e["tenant_id"] != e2eTenant || e["stream"] != "epm/ACME/admin-audit" || e["raw"] == nil {
+		set := want[e["event_id"].(string)]
+		if e["vendor"] != "epm" || e["tenant_id"] != e2eTenant || e["stream"] != epm.StreamName(e2eTenant, set) || e["raw"] == nil {
 			t.Fatalf("event %v", e)
+		}
+		if attrs, _ := e["attributes"].(map[string]any); attrs[epm.AttrSetID] != set {
+			t.Fatalf("event of set %s with attributes %v", set, e["attributes"])
 		}
 		et, ok := e["event_time"].(time.Time)
 		if !ok || et.Location() != time.UTC {
 			t.Fatalf("event_time %v is not a UTC time", e["event_time"])
 		}
-		if want[e["event_id"].(string)] == added.ID {
+		if set == added.ID {
 			fromAdded++
 		}
 	}
-	if fromAdded < 600 {
-		t.Fatalf("%d events of the set added while running", fromAdded)
+	addedWant := 0
+	for _, set := range want {
+		if set == added.ID {
+			addedWant++
+		}
 	}
+	if fromAdded != addedWant || fromAdded < 600 {
+		t.Fatalf("%d events of the set added while running, want its %d records from START_TIME", fromAdded, addedWant)
+	}
+	cps := w.checkSetCheckpoints(t)
+
+	// Operators reset one set to a time and another to START_TIME; the
+	// other sets keep their checkpoints.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	store, err := checkpoint.NewKafkaStore(ctx, kafkax.Config{Brokers: w.kafka.Brokers()}, "pollers.checkpoints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, restarted := w.sets[1].ID, w.sets[2].ID
+	at := w.start.Add(10*24*time.Hour + 500*time.Millisecond)
+	movedStream := epm.StreamName(e2eTenant, moved)
+	if err := store.Save(ctx, checkpoint.Checkpoint{
+		Stream: movedStream, Cursor: pipeline.TimeCursor(at), Position: at, UpdatedAt: time.Now().UTC(),
+		Topic: cps[movedStream].Topic, Records: cps[movedStream].Records,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Reset(ctx, epm.StreamName(e2eTenant, restarted)); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	again := w.expectedFrom(t, map[string]time.Time{moved: at, restarted: w.start})
+	for id, set := range want {
+		if set != moved && set != restarted {
+			delete(again, id)
+		}
+	}
+	before := w.producedCount(t, "epm.audit")
+	stop = runPoller(context.Background(), w.loadService(t))
+	waitFor(t, "the records of the reset sets", 60*time.Second, func() bool {
+		return w.producedCount(t, "epm.audit") >= before+int64(len(again)) && w.caughtUp(t)
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("poller: %v", err)
+	}
+	counts := countIDs(w.consumed(t, "epm.audit"))
+	for id, set := range want {
+		wantCount := 1
+		if again[id] != "" {
+			wantCount = 2
+		}
+		if counts[id] != wantCount {
+			t.Fatalf("event %s of set %s arrived %d times, want %d after the resets", id, set, counts[id], wantCount)
+		}
+	}
+	t.Logf("after the resets: %d events read again (%s from %s, %s from START_TIME)", len(again), moved, at.Format(time.RFC3339Nano), restarted)
+	w.checkSetCheckpoints(t)
 }
 
 // stoppingStore stops the "process" around checkpoint saves: with crash, a
@@ -363,19 +513,16 @@ type stoppingStore struct {
 
 var errKilled = errors.New("process killed")
 
-// inBurst reports whether cursor stops inside the burst of w's first set.
-func (s *stoppingStore) inBurst(cursor []byte) bool {
+// inBurst reports whether cp stops inside the burst of w's first set.
+func (s *stoppingStore) inBurst(cp checkpoint.Checkpoint) bool {
 	var c struct {
-		Sets map[string]struct {
-			Last time.Time `json:"last"`
-			N    int       `json:"n"`
-		} `json:"sets"`
+		Last time.Time `json:"last"`
+		N    int       `json:"n"`
 	}
-	if json.Unmarshal(cursor, &c) != nil {
+	if cp.Stream != epm.StreamName(e2eTenant, s.set) || json.Unmarshal(cp.Cursor, &c) != nil {
 		return false
 	}
-	p, ok := c.Sets[s.set]
-	return ok && p.Last.Equal(s.burst) && p.N > 0 && p.N < burstSize
+	return c.Last.Equal(s.burst) && c.N > 0 && c.N < burstSize
 }
 
 func (s *stoppingStore) Save(ctx context.Context, cp checkpoint.Checkpoint) error {
@@ -383,9 +530,9 @@ func (s *stoppingStore) Save(ctx context.Context, cp checkpoint.Checkpoint) erro
 		return errKilled
 	}
 	n := s.saves.Add(1)
-	if (s.midBurst && s.inBurst(cp.Cursor)) || (!s.midBurst && n == s.at) {
+	if (s.midBurst && s.inBurst(cp)) || (!s.midBurst && n == s.at) {
 		s.dead.Store(true)
-		s.cursor.Store(string(cp.Cursor))
+		s.cursor.Store(position(cp))
 		if s.crash {
 			s.cancel()
 			return errKilled
@@ -397,23 +544,18 @@ func (s *stoppingStore) Save(ctx context.Context, cp checkpoint.Checkpoint) erro
 	return s.Store.Save(ctx, cp)
 }
 
-// positions summarizes a tenant cursor: each set's last time, n and offset.
-func positions(cursor string) string {
+// position summarizes a set's checkpoint: its set, last time, n and offset.
+func position(cp checkpoint.Checkpoint) string {
 	var c struct {
-		Sets map[string]struct {
-			Last   time.Time `json:"last"`
-			N      int       `json:"n"`
-			Offset int       `json:"offset"`
-		} `json:"sets"`
+		Last   time.Time `json:"last"`
+		N      int       `json:"n"`
+		Offset int       `json:"offset"`
 	}
-	if err := json.Unmarshal([]byte(cursor), &c); err != nil {
+	if err := json.Unmarshal(cp.Cursor, &c); err != nil {
 		return "an undecodable cursor"
 	}
-	var b strings.Builder
-	for id, p := range c.Sets {
-		fmt.Fprintf(&b, "[%.8s last=%s n=%d offset=%d] ", id, p.Last.Format(time.RFC3339Nano), p.N, p.Offset)
-	}
-	return b.String()
+	set := strings.TrimSuffix(strings.TrimPrefix(cp.Stream, "epm/"+e2eTenant+"/sets/"), "/admin-audit")
+	return fmt.Sprintf("[set %.8s last=%s n=%d offset=%d]", set, c.Last.Format(time.RFC3339Nano), c.N, c.Offset)
 }
 
 // TestRestartSafety stops the poller abruptly several times during a
@@ -421,12 +563,16 @@ func positions(cursor string) string {
 // checkpoint in the middle of a burst of equal EventTimes, with a crash in
 // the middle of that burst, and at arbitrary moments — and restarts it
 // from the checkpoint topic each time. No record may be lost, and only the
-// pages in flight at a stop may repeat.
+// pages in flight at a stop may repeat: at most one per set, each set
+// being a stream of its own.
 func TestRestartSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end")
 	}
 	w := newWorld(t, []int{3000, 1500, 800}, false)
+	// Slow enough for the stops at arbitrary moments to land mid-backfill:
+	// the pipeline reads a page ahead and produces within a millisecond.
+	w.env["EPM_RATE_LIMIT"] = "12/1s,500/30s"
 	want := w.expected(t)
 	const pageSize = 100
 
@@ -458,9 +604,10 @@ func TestRestartSafety(t *testing.T) {
 			t.Fatalf("run ended before its stop (save %d, mid-burst %v)", s.at, s.midBurst)
 		}
 		stops++
-		t.Logf("stop %d (crash %v) at %s", stops, s.crash, positions(s.cursor.Load().(string)))
+		t.Logf("stop %d (crash %v) at %s", stops, s.crash, s.cursor.Load())
 	}
 	// Stops at arbitrary moments: after some more records were produced.
+	// The poller is stopped first, then the test looks.
 	for _, more := range []int64{300, 700} {
 		svc := w.loadService(t)
 		after := w.producedCount(t, "epm.audit") + more
@@ -478,13 +625,14 @@ func TestRestartSafety(t *testing.T) {
 	svc := w.loadService(t)
 	stop := runPoller(context.Background(), svc)
 	waitFor(t, "every record", 60*time.Second, func() bool {
-		return len(countIDs(w.consumed(t, "epm.audit"))) >= len(want)
+		return len(countIDs(w.consumed(t, "epm.audit"))) >= len(want) && w.caughtUp(t)
 	})
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	// One stream per tenant: a stop replays at most the page in flight.
-	dups := checkExactlyOnce(t, w.consumed(t, "epm.audit"), want, stops*pageSize)
+	// A stop replays at most the page in flight of each set.
+	dups := checkExactlyOnce(t, w.consumed(t, "epm.audit"), want, stops*len(w.sets)*pageSize)
+	w.checkSetCheckpoints(t)
 	t.Logf("%d events, %d duplicates after %d stops", len(want), dups, stops)
 }
 

@@ -45,7 +45,8 @@ func startBinary(t *testing.T, bin string, w *world, logFile *os.File) *exec.Cmd
 // binary, pointed at a simulator with expiring sessions, both rate limits,
 // 5xx answers, several sets and bursts of equal EventTimes, killed with
 // SIGKILL three times during a backfill and started again each time. Every
-// record arrives; only pages in flight repeat.
+// record arrives; only pages in flight repeat, at most one per set and
+// kill; every set ends with a checkpoint of its own.
 func TestKillDashNineMidBackfill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -79,7 +80,7 @@ func TestKillDashNineMidBackfill(t *testing.T) {
 	}
 	cmd := startBinary(t, bin, w, logFile)
 	waitFor(t, "every record", 120*time.Second, func() bool {
-		return len(countIDs(w.consumed(t, "epm.audit"))) >= len(want)
+		return len(countIDs(w.consumed(t, "epm.audit"))) >= len(want) && w.caughtUp(t)
 	})
 	// A clean stop this time: SIGTERM, exit status 0.
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -88,7 +89,8 @@ func TestKillDashNineMidBackfill(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("poller-epm after SIGTERM: %v", err)
 	}
-	dups := checkExactlyOnce(t, w.consumed(t, "epm.audit"), want, kills*100)
+	dups := checkExactlyOnce(t, w.consumed(t, "epm.audit"), want, kills*len(w.sets)*100)
+	w.checkSetCheckpoints(t)
 	// A process started after a kill does not know the calls its
 	// predecessor made in the current windows, so it may meet the
 	// vendor's limit once and wait out its Retry-After; it never sends a

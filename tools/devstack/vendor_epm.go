@@ -60,11 +60,12 @@ func startEPM(ctx context.Context, start time.Time) (sim, error) {
 		done:    done,
 		env: func(base string) map[string]string {
 			return map[string]string{
-				"EPM_BASE_URL":        base,
-				"EPM_TENANT":          tenant,
-				"EPM_USERNAME":        user,
-				"EPM_PASSWORD":        password,
-				"EPM_SESSION_TIMEOUT": timeout.String(),
+				"EPM_BASE_URL":               base,
+				"EPM_TENANT":                 tenant,
+				"EPM_USERNAME":               user,
+				"EPM_PASSWORD":               password,
+				"EPM_SESSION_TIMEOUT":        timeout.String(),
+				"EPM_SET_DISCOVERY_INTERVAL": "10s",
 			}
 		},
 	}, nil

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -53,21 +55,46 @@ func ParseLimits(specs []string) ([]Limit, error) {
 // limit is a sliding window over the times calls were sent: a call may go
 // when fewer than Calls calls were sent in the Per before it. A sliding
 // window is stricter than the fixed windows a vendor may count in, so
-// staying under it stays under those too. It is safe for concurrent use.
+// staying under it stays under those too.
+//
+// Calls are also spread out: two calls are at least the shortest
+// Per/Calls of the limits apart (250 ms for 4/1s), so that a vendor that
+// receives the calls with varying delays never sees two bursts in one of
+// its windows; over the shortest limit's period, the throughput is the
+// same.
+//
+// A Budget is safe for concurrent use, and fair: callers get their calls in
+// the order they asked, so that the streams of a tenant's sets, which share
+// one budget, take turns and none starves. Only the first caller in line
+// sleeps until the budget has room; the others wait for their turn.
 type Budget struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
+
+	// spacing is the least time between two calls.
+	spacing time.Duration
 
 	mu     sync.Mutex
 	limits []Limit
 	// sent[i] holds the send times of the last limits[i].Calls calls,
 	// oldest first.
 	sent [][]time.Time
+	// last is the time of the last call; zero before the first.
+	last time.Time
+	// line holds the callers waiting for a call, first in line first.
+	line []*waiter
+}
+
+// waiter is a caller in line. ready is signalled when it becomes first.
+type waiter struct {
+	ready chan struct{}
 }
 
 // NewBudget returns a Budget for limits. now tells the time and sleep waits
 // (nil: the wall clock and a timer); tests pass a fake clock whose sleep
 // advances it, so that a long backfill runs at once in simulated time.
+// Since only the first caller in line sleeps, such a clock advances as
+// the wall clock would, whatever the number of callers.
 func NewBudget(limits []Limit, now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) *Budget {
 	if now == nil {
 		now = time.Now
@@ -75,7 +102,13 @@ func NewBudget(limits []Limit, now func() time.Time, sleep func(ctx context.Cont
 	if sleep == nil {
 		sleep = sleepContext
 	}
-	return &Budget{now: now, sleep: sleep, limits: limits, sent: make([][]time.Time, len(limits))}
+	b := &Budget{now: now, sleep: sleep, limits: limits, sent: make([][]time.Time, len(limits))}
+	for i, l := range limits {
+		if d := l.Per / time.Duration(l.Calls); i == 0 || d < b.spacing {
+			b.spacing = d
+		}
+	}
+	return b
 }
 
 // Limits returns the budget's limits.
@@ -84,6 +117,9 @@ func (b *Budget) Limits() []Limit { return append([]Limit(nil), b.limits...) }
 // delayLocked returns how long until one more call fits every limit.
 func (b *Budget) delayLocked(now time.Time) time.Duration {
 	var d time.Duration
+	if !b.last.IsZero() {
+		d = b.last.Add(b.spacing).Sub(now)
+	}
 	for i, l := range b.limits {
 		s := b.sent[i]
 		if len(s) < l.Calls {
@@ -105,45 +141,112 @@ func (b *Budget) recordLocked(now time.Time) {
 		}
 		b.sent[i] = append(s, now)
 	}
+	b.last = now
 }
 
-// Wait blocks until one more call fits every limit, without taking it. A
-// client calls it before a request, outside any per-attempt timeout, so
-// that Take, which the transport calls for each attempt, rarely waits.
-func (b *Budget) Wait(ctx context.Context) error {
-	return b.acquire(ctx, false)
-}
-
-// Take blocks until one more call fits every limit and records it.
+// Take waits in line until one more call fits every limit, and records it.
 func (b *Budget) Take(ctx context.Context) error {
-	return b.acquire(ctx, true)
+	return b.take(ctx, false)
 }
 
-func (b *Budget) acquire(ctx context.Context, take bool) error {
+// Prepay takes a call, like Take, and returns ctx carrying it: the first
+// request sent through the budget's RoundTripper with that context (or one
+// derived from it) uses the call instead of taking another, and later ones
+// (retries) take their own. A client prepays before a request, outside any
+// per-attempt timeout, so that the time spent in line does not count
+// against the attempt.
+func (b *Budget) Prepay(ctx context.Context) (context.Context, error) {
+	return b.prepay(ctx, false)
+}
+
+// prepay is Prepay, at the head of the line when urgent.
+func (b *Budget) prepay(ctx context.Context, urgent bool) (context.Context, error) {
+	if err := b.take(ctx, urgent); err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, prepaidKey{b}, new(atomic.Bool)), nil
+}
+
+// prepaidKey is the context key of a Budget's prepaid call; the value is an
+// *atomic.Bool set once the call is used.
+type prepaidKey struct{ b *Budget }
+
+// usePrepaid reports whether ctx carries an unused call of b, and uses it.
+func (b *Budget) usePrepaid(ctx context.Context) bool {
+	used, _ := ctx.Value(prepaidKey{b}).(*atomic.Bool)
+	return used != nil && used.CompareAndSwap(false, true)
+}
+
+// take waits until w is first in line and one more call fits every limit,
+// and records the call. urgent joins the line at its head: a retry of a
+// call that already had its turn does not wait for every other caller
+// again (it still waits for room).
+func (b *Budget) take(ctx context.Context, urgent bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := &waiter{ready: make(chan struct{}, 1)}
+	b.mu.Lock()
+	if urgent {
+		b.line = slices.Insert(b.line, 0, w)
+	} else {
+		b.line = append(b.line, w)
+	}
 	for {
-		if err := ctx.Err(); err != nil {
-			return err
+		if b.line[0] != w {
+			b.mu.Unlock()
+			select {
+			case <-w.ready:
+			case <-ctx.Done():
+				b.mu.Lock()
+				b.leaveLocked(w)
+				b.mu.Unlock()
+				return ctx.Err()
+			}
+			b.mu.Lock()
+			continue
 		}
-		b.mu.Lock()
 		now := b.now()
 		d := b.delayLocked(now)
 		if d <= 0 {
-			if take {
-				b.recordLocked(now)
-			}
+			b.recordLocked(now)
+			b.leaveLocked(w)
 			b.mu.Unlock()
 			return nil
 		}
 		b.mu.Unlock()
-		if err := b.sleep(ctx, d); err != nil {
+		err := b.sleep(ctx, d)
+		b.mu.Lock()
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			b.leaveLocked(w)
+			b.mu.Unlock()
 			return err
 		}
 	}
 }
 
+// leaveLocked takes w out of line and tells the new first caller.
+func (b *Budget) leaveLocked(w *waiter) {
+	i := slices.Index(b.line, w)
+	if i < 0 {
+		return
+	}
+	b.line = slices.Delete(b.line, i, i+1)
+	if i == 0 && len(b.line) > 0 {
+		select {
+		case b.line[0].ready <- struct{}{}:
+		default: // already told
+		}
+	}
+}
+
 // RoundTripper returns next wrapped so that every request sent through it
-// — first attempts, retries and logons alike — takes a call from the
-// budget first.
+// — first attempts, retries and logons alike — uses a call of the budget:
+// the call its context prepaid (Prepay), or one it takes at the head of
+// the line.
 func (b *Budget) RoundTripper(next http.RoundTripper) http.RoundTripper {
 	return budgetTransport{budget: b, next: next}
 }
@@ -153,13 +256,16 @@ type budgetTransport struct {
 	next   http.RoundTripper
 }
 
-// RoundTrip takes a call from the budget and sends req.
+// RoundTrip uses a call of the budget and sends req.
 func (t budgetTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := t.budget.Take(req.Context()); err != nil {
-		if req.Body != nil {
-			_ = req.Body.Close()
+	ctx := req.Context()
+	if !t.budget.usePrepaid(ctx) {
+		if err := t.budget.take(ctx, true); err != nil {
+			if req.Body != nil {
+				_ = req.Body.Close()
+			}
+			return nil, fmt.Errorf("wait for the EPM call budget: %w", err)
 		}
-		return nil, fmt.Errorf("wait for the EPM call budget: %w", err)
 	}
 	return t.next.RoundTrip(req)
 }

@@ -154,13 +154,22 @@ func (c *Client) endpoint(manager *url.URL, rawQuery string, rest ...string) str
 // returns the body. The URL is rebuilt for every attempt, so that a retry
 // after a re-logon goes to the new session's manager.
 func (c *Client) get(ctx context.Context, rawQuery string, rest ...string) ([]byte, error) {
+	// Log on first if needed, then take the call from the budget: the
+	// request then goes out as soon as the budget lets it (building it
+	// never waits for a logon), so that the budget records the call when
+	// the vendor sees it.
+	if _, err := c.session.Manager(ctx); err != nil {
+		return nil, err
+	}
+	ctx = withCall(ctx)
 	if c.budget != nil {
-		if err := c.budget.Wait(ctx); err != nil {
-			return nil, err
+		var err error
+		if ctx, err = c.budget.Prepay(ctx); err != nil {
+			return nil, fmt.Errorf("wait for the EPM call budget: %w", err)
 		}
 	}
 	resp, err := c.http.Do(ctx, func(ctx context.Context) (*http.Request, error) {
-		m, err := c.session.Manager(ctx)
+		m, err := c.session.managerURL()
 		if err != nil {
 			return nil, err
 		}

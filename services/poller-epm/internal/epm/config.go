@@ -30,8 +30,12 @@ type Config struct {
 	// ApplicationID is sent with the logon. Default auditstream.
 	ApplicationID string `envconfig:"EPM_APPLICATION_ID" default:"auditstream" desc:"ApplicationID sent with the logon, identifying this integration to EPM."`
 	// SetIDs restricts polling to these sets; empty means every set the
-	// account can see, re-discovered while running. Default empty.
-	SetIDs []string `envconfig:"EPM_SET_IDS" desc:"Comma-separated ids of the sets to poll; empty polls every set the account can see and picks up new ones without a restart."`
+	// account can see, discovered every SetDiscoveryInterval. Default
+	// empty.
+	SetIDs []string `envconfig:"EPM_SET_IDS" desc:"Comma-separated ids of the sets to poll, one stream each; empty polls every set the account can see and picks up new ones without a restart."`
+	// SetDiscoveryInterval is the time between two listings of the sets
+	// (GET …/Sets) when SetIDs is empty. Default 5m.
+	SetDiscoveryInterval time.Duration `envconfig:"EPM_SET_DISCOVERY_INTERVAL" default:"5m" desc:"How often the sets are listed to find new ones (one call each time), at least 1s; a set created later starts at START_TIME. Unused when EPM_SET_IDS is set."`
 	// PageSize is the Limit of each admin audit request, 1..500. Default 500.
 	PageSize int `envconfig:"EPM_PAGE_SIZE" default:"500" desc:"Records requested per admin audit call (Limit), from 1 to 500."`
 	// RateLimit lists the client-side call budgets, each <calls>/<period>.
@@ -86,6 +90,9 @@ func (c *Config) Validate() []string {
 		case slices.Contains(c.SetIDs[:i], id):
 			add("EPM_SET_IDS: %q is listed twice; list each set once", id)
 		}
+	}
+	if c.SetDiscoveryInterval < time.Second {
+		add("EPM_SET_DISCOVERY_INTERVAL: must be at least 1s, got %s; e.g. 5m", c.SetDiscoveryInterval)
 	}
 	if c.PageSize < 1 || c.PageSize > MaxPageSize {
 		add("EPM_PAGE_SIZE: must be from 1 to %d, got %d", MaxPageSize, c.PageSize)

@@ -29,6 +29,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no application id", func(c *Config) { c.ApplicationID = "" }, []string{"EPM_APPLICATION_ID:"}},
 		{"set id with a plus", func(c *Config) { c.SetIDs = []string{"a+b"} }, []string{"EPM_SET_IDS:"}},
 		{"set listed twice", func(c *Config) { c.SetIDs = []string{"a", "a"} }, []string{`EPM_SET_IDS: "a" is listed twice`}},
+		{"discovery interval too short", func(c *Config) { c.SetDiscoveryInterval = 500 * time.Millisecond }, []string{"EPM_SET_DISCOVERY_INTERVAL: must be at least 1s"}},
 		{"page size 0", func(c *Config) { c.PageSize = 0 }, []string{"EPM_PAGE_SIZE:"}},
 		{"page size too big", func(c *Config) { c.PageSize = 501 }, []string{"EPM_PAGE_SIZE: must be from 1 to 500"}},
 		{"no rate limit", func(c *Config) { c.RateLimit = nil }, []string{"EPM_RATE_LIMIT: empty"}},
@@ -39,7 +40,7 @@ func TestConfigValidate(t *testing.T) {
 		{"everything wrong", func(c *Config) {
 			*c = Config{APIVersion: "x", SetIDs: []string{"?"}, RateLimit: []string{"1"}}
 		}, []string{"EPM_BASE_URL", "EPM_API_VERSION", "EPM_TENANT", "EPM_USERNAME", "EPM_PASSWORD", "EPM_APPLICATION_ID",
-			"EPM_SET_IDS", "EPM_PAGE_SIZE", "EPM_RATE_LIMIT", "EPM_MAX_WINDOW", "EPM_TOPIC"}},
+			"EPM_SET_IDS", "EPM_SET_DISCOVERY_INTERVAL", "EPM_PAGE_SIZE", "EPM_RATE_LIMIT", "EPM_MAX_WINDOW", "EPM_TOPIC"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package epm reads the admin audit of CyberArk Endpoint Privilege Manager
-// (EPM), GET …/Sets/{SetID}/AdminAudit, for every set of a tenant, and
-// normalizes it to audit events.
+// (EPM), GET …/Sets/{SetID}/AdminAudit, for every set of a tenant, each set
+// as a stream of its own, and normalizes it to audit events.
 //
 // # The API
 //
@@ -24,67 +24,64 @@
 // The tenant allows 5 calls per second and 1,000 per 5 minutes. One Budget
 // per tenant holds every limit of EPM_RATE_LIMIT (default 4/1s,950/5m) as a
 // sliding window over the calls sent, which is stricter than any fixed
-// window the vendor may count in. The transport takes a call from it for
-// every attempt — first tries, httpx retries, logons — and the client
-// waits for room before each request, outside the attempt's timeout, so
-// that the transport rarely has to. (httpx takes one *rate.Limiter, a token
-// bucket, which cannot express two windows and is not consulted for the
-// logon client; the budget replaces it.) A 429 is retried by httpx with
-// backoff and Retry-After. A process started after a crash does not know
-// the calls of its predecessor; the vendor's 429 covers that gap.
+// window the vendor may count in, and spreads the calls at least the
+// shortest period/calls apart (250 ms), so that network delays that vary
+// cannot fold two bursts into one of the vendor's windows. Every request
+// sent takes a call from it — first tries, httpx retries, logons: the
+// client logs on first if it must, then takes (Prepay) the call of a
+// request right before sending it, outside the attempt's timeout, and the
+// transport takes one for every further attempt. (httpx takes one
+// *rate.Limiter, a token bucket, which cannot express two windows and is
+// not consulted for the logon client; the budget replaces it.) A 429 is
+// retried by httpx with backoff and Retry-After. A process started after a
+// crash does not know the calls of its predecessor; the vendor's 429
+// covers that gap.
 //
-// # One stream per tenant, one position per set
+// # One stream per set, one tenant
 //
-// The pipeline runs the streams built at start, each with one checkpoint
-// key, while sets can appear at any time. So a tenant is one stream,
-// "epm/<tenant>/admin-audit", whose cursor maps each set id to that set's
-// own position:
+// Each set is a stream, "epm/<tenant>/sets/<set id>/admin-audit": its own
+// Source, its own cursor under its own checkpoint key, its own goroutine
+// in the pipeline. A restart resumes every set where it stopped, and an
+// operator moves one set with auditctl checkpoints reset <stream> [--to
+// TIME]. The sets are EPM_SET_IDS, or every set the account can see:
+// Tenant.Discover lists them (GET …/Sets) when the poller starts and every
+// EPM_SET_DISCOVERY_INTERVAL, and the pipeline starts the stream of each
+// set it does not run yet, from its checkpoint, or from START_TIME for a
+// set never seen. Streams are never stopped: a set that disappears keeps
+// its checkpoint, and its stream is refused (400, 403, 404) and waits the
+// poll interval after every refusal, with an error logged, without holding
+// any other set back; a set of EPM_SET_IDS the account cannot see behaves
+// the same way.
 //
-//	{"round": "2024-12-01T10:00:00Z", "turn": "<set id>",
-//	 "sets": {"<set id>": {"last": …, "n": …, …}, …}}
-//
-// Every Fetch reads one page of one set, so every page — and every
-// checkpoint — belongs to one set, and its Next carries the positions of
-// all. The positions are independent: a set's position changes only by
-// pages of that set, so a restart resumes each set where it stopped, as if
-// each had its own checkpoint. Sets take turns in id order ("turn"), page
-// by page, so a set added to a large tenant backfills without holding the
-// others back. A round ("round") reads every set up to the horizon
-// now − SAFETY_LAG taken when it started; when no set has anything left,
-// the page is Done — unless the round ended more than a minute behind the
-// horizon (a backfill), when the next round starts at once.
-//
-// The set list (GET …/Sets, or EPM_SET_IDS) is read at the start of every
-// round and every 5 minutes within a long one; a set seen for the first
-// time starts at START_TIME. A set the API refuses (400, 403, 404) is
-// skipped until the next round, so that one set cannot stop the others. A
-// set that disappears keeps its position in the cursor, and resumes there
-// if it comes back. pipeline.TimeCursor(t), which operators write with
-// auditctl, moves every set — including sets not seen yet — to t.
-//
-// Per-set checkpoint keys would need the pipeline to start streams while it
-// runs: a pipeline.Options.Discover func(ctx) ([]pipeline.Stream, error)
-// called every poll interval, whose new streams (by name) Runner.Run starts
-// in goroutines it already owns and waits for, with poller.Run registering
-// the topics of streams found later. Nothing here would change but Build,
-// which would return the discoverer; the one budget per tenant is already
-// shared by all the tenant's sources. Until the pipeline offers that, the
-// map cursor gives the same per-set semantics under one key.
+// The vendor's limits are per tenant, so the streams of a tenant share one
+// Client: one Session and one Budget. The Session logs on once at a time,
+// never holding its state's lock during the logon, so that calls with a
+// live session go on meanwhile and a call that took its budget call is
+// sent at once; calls that meet a 401 together log on once (Refresh skips
+// the logon when the token refused is no longer the session's). The Budget serves its callers in the order
+// they asked, so that the sets take turns call by call — each stream has
+// at most one call in flight — and a set added to a large tenant backfills
+// beside the others, neither starving them nor starved; a logon and the
+// retry of a call already sent go to the head of the line. Only the first
+// caller in line waits for room in the limits.
 //
 // # The scan of one set
 //
-// A set's position is
+// A set's cursor is
 //
 //	{"last": "2024-03-04T14:00:00.123Z", "n": 2, "same": ["9f2c…", …],
 //	 "end": "…", "from": "…", "offset": 1234, "total": 5678, "anchor": "…"}
 //
 // Its invariant: every record of the set with an EventTime before last,
 // and the first n records at exactly last (in the API's order), have been
-// emitted, and no other record. A set without position starts with last =
-// START_TIME and n = 0, so START_TIME is inclusive.
+// emitted, and no other record. A set without checkpoint starts with
+// last = START_TIME and n = 0, so START_TIME is inclusive; and
+// pipeline.TimeCursor(t), {"last": t}, is the cursor "t, nothing at t
+// emitted", so a reset to t starts at t inclusive.
 //
 // Opening a window (no "end"): a = last truncated to the second, and
-// b = min(round, a + EPM_MAX_WINDOW), whole seconds; the window is
+// b = min(horizon, a + EPM_MAX_WINDOW), whole seconds, where the horizon is
+// now − SAFETY_LAG truncated to the second; the window is
 // [a, b), half-open. The query asks DateFrom = a − 1s and DateTo = b. Since
 // DateFrom may be inclusive or not, and DateTo may cover the instant b, its
 // whole second or stop short of it, the result set holds every record of
@@ -115,10 +112,23 @@
 // pages until it has records past the cursor or the window is complete;
 // the window then closes with last = b and n = 0.
 //
-// Identical records: records carry no id, so an event id comes from the
-// set id and the record's content, and the vendor writes identical records
-// in one millisecond (an API call repeated, say). Each is a record of its
-// own: the position's "same" keeps the hashes of the records emitted at
+// Caught up and restarts: a page is Done when its window closed within a
+// minute of the horizon; a window that closed further behind (a backfill)
+// is followed at once by the next, while after a Done page the pipeline
+// waits the poll interval before the next window opens. A Fetch depends only on its
+// cursor and the vendor's data, as the pipeline's one-page lookahead
+// requires. The pipeline saves a cursor only after Kafka acknowledged the
+// page it ends, so a stop at any moment — inside a burst of records
+// sharing one EventTime, between a page's produce and its checkpoint —
+// resumes each set from its last saved cursor, whose invariant says
+// exactly what was emitted: nothing is skipped, and only the page in
+// flight, at most one per set, is produced again, with the same event ids.
+//
+// Identical records: records carry no id, so an event id is a UUIDv5 of
+// the vendor, the tenant, the set's stream and the identity
+// "<set id>/<hash of the record's canonical JSON>", and the vendor writes
+// identical records in one millisecond (an API call repeated, say). Each
+// is a record of its own: the position's "same" keeps the hashes of the records emitted at
 // exactly last, and a record identical to k of them gets identity
 // "<set id>/<hash>#k", so its event id differs while the first keeps the
 // plain hash. A restart inside such a burst continues the count from the
@@ -130,12 +140,12 @@
 //
 // # Events
 //
-// NewNormalizer maps a record to an event.AuditEvent of the tenant:
-// tenant_id is EPM_TENANT, the EPM account all the sets belong to, not a
-// set: sets are subdivisions of one customer (and can be renamed), a SIEM
-// counts tenancy by customer, and one stream per tenant keeps event ids
-// stable when sets come and go; the set is in the attributes (set_id, and
-// the record's SetName). The event time is EventTime; the actor is the
+// NewNormalizer maps a record of one set to an event.AuditEvent of the
+// tenant: tenant_id is EPM_TENANT, the EPM account all the sets belong to,
+// not a set: sets are subdivisions of one customer (and can be renamed),
+// and a SIEM counts tenancy by customer. The set is in the stream field
+// (the set's stream name) and in the attributes (set_id, and
+// // the record's SetName). The event time is EventTime; the actor is the
 // Administrator (as e-mail when it is one, else as user name), with Role as
 // roles and InternalSessionId as session id; src_ip is LoggedFrom when it
 // is an IPv4 or IPv6 address; action is Feature, message is Description,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -231,15 +230,12 @@ func raws(recs []pipeline.Record, set string) []string {
 // fixedClock returns a clock that tells now until moved.
 func fixedClock(now time.Time) *fakeClock { return newFakeClock(now) }
 
-// sourceFor returns a Source over f.
-func sourceFor(f AuditReader, start time.Time, clock *fakeClock, window time.Duration, pageSize int, setIDs ...string) *Source {
+// sourceFor returns the Source of set over f.
+func sourceFor(f AuditReader, start time.Time, clock *fakeClock, window time.Duration, pageSize int, set string) *Source {
 	return NewSource(f, SourceConfig{
-		Tenant: "ACME", SetIDs: setIDs, Start: start, SafetyLag: testLag,
+		Tenant: "ACME", SetID: set, Start: start, SafetyLag: testLag,
 		MaxWindow: window, PageSize: pageSize, Clock: clock.Now, Logger: discardLogger(),
 	})
 }
 
 const testLag = 2 * time.Minute
-
-// itoa is strconv.Itoa, for set names.
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -80,13 +80,15 @@ func validConfig() Config {
 		SessionTimeout: 20 * time.Minute,
 		MaxWindow:      168 * time.Hour,
 		Topic:          "epm.audit",
+
+		SetDiscoveryInterval: 5 * time.Minute,
 	}
 }
 
-// decodeTestCursor decodes a tenant cursor a Source returned.
-func decodeTestCursor(t *testing.T, raw pipeline.Cursor) cursor {
+// decodeTestCursor decodes a set cursor a Source returned.
+func decodeTestCursor(t *testing.T, raw pipeline.Cursor) setCursor {
 	t.Helper()
-	var c cursor
+	var c setCursor
 	if err := json.Unmarshal(raw, &c); err != nil {
 		t.Fatalf("cursor %s: %v", raw, err)
 	}

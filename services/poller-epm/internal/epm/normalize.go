@@ -24,28 +24,27 @@ const (
 // of the same name would be kept as "record.set_id".
 const AttrSetID = "set_id"
 
-// StreamName returns the stream of a tenant's admin audit, e.g.
-// "epm/ACME/admin-audit". It is the checkpoint key and the events' stream
-// field.
-func StreamName(tenant string) string {
-	return Vendor + "/" + tenant + "/admin-audit"
+// StreamName returns the stream of a set's admin audit, e.g.
+// "epm/ACME/sets/47f5830e-383a-4db1-9e5f-b38ed0448a92/admin-audit". It is
+// the set's checkpoint key and its events' stream field.
+func StreamName(tenant, setID string) string {
+	return Vendor + "/" + tenant + "/sets/" + setID + "/admin-audit"
 }
 
-// NewNormalizer returns the normalizer of a tenant's admin audit stream. It
-// accepts records whose Value is the *Entry a Source emits, with its SetID.
-func NewNormalizer(tenant string) pipeline.Normalizer {
-	n := normalizer{tenant: tenant, stream: StreamName(tenant)}
+// NewNormalizer returns the normalizer of a set's admin audit stream. It
+// accepts records whose Value is the *Entry a Source of that set emits.
+func NewNormalizer(tenant, setID string) pipeline.Normalizer {
+	n := normalizer{tenant: tenant, setID: setID, stream: StreamName(tenant, setID)}
 	return n.normalize
 }
 
-// normalizer maps admin audit records of one tenant to audit events.
+// normalizer maps admin audit records of one set to audit events.
 type normalizer struct {
-	tenant, stream string
+	tenant, setID, stream string
 }
 
-// errNoEntry is returned for a record without its decoded entry: the set
-// it came from, part of its identity, would be unknown.
-var errNoEntry = errors.New("epm record without its decoded entry and set id")
+// errNoEntry is returned for a record without its decoded entry.
+var errNoEntry = errors.New("epm record without its decoded entry")
 
 // Identity returns the natural identity of a record of setID: the set id
 // and the hash of the record's canonical JSON, with "#k" for the k-th
@@ -77,10 +76,10 @@ func (n normalizer) normalize(rec pipeline.Record, observed time.Time) (event.Ev
 	if e.Err != nil {
 		return nil, e.Err
 	}
-	if e.SetID == "" {
-		return nil, errNoEntry
+	if e.SetID != "" && e.SetID != n.setID {
+		return nil, fmt.Errorf("epm record of set %s in the stream of set %s", e.SetID, n.setID)
 	}
-	identity, err := Identity(e.SetID, raw, e.Occurrence)
+	identity, err := Identity(n.setID, raw, e.Occurrence)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +100,7 @@ func (n normalizer) normalize(rec pipeline.Record, observed time.Time) (event.Ev
 		Action:       event.Ptr(a.Feature),
 		Outcome:      outcome,
 		Message:      event.Ptr(a.Description),
-		Attributes:   map[string]string{AttrSetID: e.SetID},
+		Attributes:   map[string]string{AttrSetID: n.setID},
 		Raw:          event.Ptr(string(raw)),
 	}
 	// mapped holds the members the event carries in its own fields; every

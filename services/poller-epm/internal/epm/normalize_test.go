@@ -73,7 +73,7 @@ func TestNormalizeGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			raw = bytes.TrimSpace(raw)
-			got := normalizeToJSON(t, NewNormalizer(testTenant), entryOf(raw, 0))
+			got := normalizeToJSON(t, NewNormalizer(testTenant, testSet), entryOf(raw, 0))
 			kind, _, _ := strings.Cut(name, "_")
 			if kind == "err" {
 				if !bytes.HasPrefix(got, []byte("{\n  \"error\"")) {
@@ -152,7 +152,7 @@ func TestNormalizeInvariants(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev, err := NewNormalizer(testTenant)(entryOf(raw, 0), observedAt)
+		ev, err := NewNormalizer(testTenant, testSet)(entryOf(raw, 0), observedAt)
 		if err != nil {
 			t.Errorf("%s: %v", in, err)
 			continue
@@ -164,7 +164,7 @@ func TestNormalizeInvariants(t *testing.T) {
 		if a.EventTime.Location() != time.UTC || a.EventTime.Nanosecond()%int(time.Millisecond) != 0 || a.ObservedTime != observedAt {
 			t.Errorf("%s: event_time %v is not UTC milliseconds", in, a.EventTime)
 		}
-		if a.ClassUID != a.Category.ClassUID() || a.Stream != "epm/ACME/admin-audit" || a.Vendor != "epm" || a.TenantID != testTenant {
+		if a.ClassUID != a.Category.ClassUID() || a.Stream != "epm/ACME/sets/"+testSet+"/admin-audit" || a.Vendor != "epm" || a.TenantID != testTenant {
 			t.Errorf("%s: class %d/%s stream %q vendor %q tenant %q", in, a.ClassUID, a.Category, a.Stream, a.Vendor, a.TenantID)
 		}
 		if a.Attributes[AttrSetID] != testSet {
@@ -204,7 +204,7 @@ func TestEventIDStable(t *testing.T) {
 		t.Helper()
 		e := DecodeEntry([]byte(raw))
 		e.SetID, e.Occurrence = set, occurrence
-		ev, err := NewNormalizer(tenant)(e.Record(), observedAt)
+		ev, err := NewNormalizer(tenant, set)(e.Record(), observedAt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,16 +229,27 @@ func TestEventIDStable(t *testing.T) {
 	}
 }
 
-// TestNormalizeNeedsEntry refuses records without their set: the event id
-// would not say which set the record came from.
+// TestNormalizeNeedsEntry refuses records without their decoded entry, and
+// records of another set than the stream's: the event id and the stream
+// would name the wrong set. A record without set id is of the stream's set.
 func TestNormalizeNeedsEntry(t *testing.T) {
 	raw := []byte(`{"EventTime":"2024-11-25T05:37:33.3Z","Feature":"Policies"}`)
-	norm := NewNormalizer(testTenant)
+	norm := NewNormalizer(testTenant, testSet)
 	if _, err := norm(pipeline.Record{Raw: raw}, observedAt); err == nil {
 		t.Error("a record without its entry normalized")
 	}
-	if _, err := norm(DecodeEntry(raw).Record(), observedAt); err == nil {
-		t.Error("a record without its set id normalized")
+	other := DecodeEntry(raw)
+	other.SetID = "another-set"
+	if _, err := norm(other.Record(), observedAt); err == nil || !strings.Contains(err.Error(), "of set another-set in the stream of set "+testSet) {
+		t.Errorf("a record of another set: error %v", err)
+	}
+	ev, err := norm(DecodeEntry(raw).Record(), observedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := norm(entryOf(raw, 0), observedAt)
+	if err != nil || ev.Key() != want.Key() {
+		t.Errorf("a record without set id: id %s, want that of set %s: %v", ev.Key(), testSet, err)
 	}
 }
 

@@ -25,7 +25,9 @@ const maxRenewMargin = 30 * time.Second
 // Authorize sends "Authorization: basic <token>", and Refresh, called after
 // a 401, logs on again. It also logs on again, before a call, when the
 // session has been idle long enough that the tenant's inactivity timeout
-// would have ended it. It is safe for concurrent use.
+// would have ended it. It is safe for concurrent use: one logon at a time,
+// one logon for calls refused together, and calls with a live session go
+// on while a logon is in progress.
 type Session struct {
 	http     *httpx.Client
 	budget   *Budget
@@ -38,6 +40,10 @@ type Session struct {
 	margin   time.Duration
 	now      func() time.Time
 	log      *slog.Logger
+
+	// logonMu serializes logons. It is held during a logon's I/O, which
+	// mu never is, so that calls with a session keep going meanwhile.
+	logonMu sync.Mutex
 
 	mu       sync.Mutex
 	token    string
@@ -103,30 +109,52 @@ func apiSegments(version string, rest ...string) []string {
 }
 
 // Manager returns the manager URL of a live session, logging on first when
-// there is no session or it has been idle too long.
+// there is no session or it has been idle long enough that the tenant's
+// inactivity timeout would end it. Callers that need a logon at once wait
+// for one logon.
 func (s *Session) Manager(ctx context.Context) (*url.URL, error) {
+	m, token, reason := s.current()
+	if reason == "" {
+		return m, nil
+	}
+	if err := s.logon(ctx, reason, token); err != nil {
+		return nil, err
+	}
+	if m, _, reason = s.current(); m == nil {
+		return nil, fmt.Errorf("epm session: %s", reason)
+	}
+	return m, nil
+}
+
+// current returns the manager URL and token of the session, and why it
+// needs a logon ("" when it does not). The URL is nil without a session.
+func (s *Session) current() (m *url.URL, token, reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	reason := ""
-	switch {
-	case s.token == "":
-		reason = "no session"
-	case s.timeout > 0 && !s.now().Before(s.lastUsed.Add(s.timeout-s.margin)):
+	if s.token == "" {
+		return nil, "", "no session"
+	}
+	mc := *s.manager
+	if s.timeout > 0 && !s.now().Before(s.lastUsed.Add(s.timeout-s.margin)) {
 		reason = "idle session about to expire"
 	}
-	if reason != "" {
-		if err := s.logonLocked(ctx, reason); err != nil {
-			return nil, err
-		}
+	return &mc, s.token, reason
+}
+
+// managerURL returns the manager URL of the current session, without
+// logging on: a request is built with the session its call saw live, or
+// the one a Refresh after its 401 made.
+func (s *Session) managerURL() (*url.URL, error) {
+	m, _, _ := s.current()
+	if m == nil {
+		return nil, errors.New("no EPM session")
 	}
-	m := *s.manager
-	return &m, nil
+	return m, nil
 }
 
 // Authorize sets "Authorization: basic <token>" and notes the session as
-// used now. It does not log on: Manager, called while building the
-// request, has done so.
-func (s *Session) Authorize(_ context.Context, req *http.Request) error {
+// used now. It does not log on: the client's call has done so.
+func (s *Session) Authorize(ctx context.Context, req *http.Request) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.token == "" {
@@ -134,15 +162,39 @@ func (s *Session) Authorize(_ context.Context, req *http.Request) error {
 	}
 	req.Header.Set("Authorization", "basic "+s.token)
 	s.lastUsed = s.now()
+	if c, ok := ctx.Value(callKey{}).(*call); ok {
+		c.token = s.token
+	}
 	return nil
 }
 
 // Refresh logs on again; httpx calls it after a 401 and then retries the
-// request once.
+// request once. When the call (withCall) was refused a token that another
+// call has replaced since — the sets' streams meet an expired session
+// together — it does not log on again: the retry carries the new token.
 func (s *Session) Refresh(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.logonLocked(ctx, "unauthorized")
+	_, stale, _ := s.current()
+	if c, ok := ctx.Value(callKey{}).(*call); ok && c.token != "" {
+		s.mu.Lock()
+		stale = c.token
+		s.mu.Unlock()
+	}
+	return s.logon(ctx, "unauthorized", stale)
+}
+
+// call is one API call through the session: the token its latest attempt
+// carried, guarded by the session's mutex.
+type call struct {
+	token string
+}
+
+// callKey is the context key of a *call.
+type callKey struct{}
+
+// withCall returns ctx marked as one call, so that Refresh can tell a
+// token refused to it from the session's current one.
+func withCall(ctx context.Context) context.Context {
+	return context.WithValue(ctx, callKey{}, &call{})
 }
 
 // Logons returns the number of successful logons so far.
@@ -164,14 +216,29 @@ type logonRequest struct {
 	ApplicationID string `json:"ApplicationID"`
 }
 
-// logonLocked logs on at the dispatcher and replaces the session.
-func (s *Session) logonLocked(ctx context.Context, reason string) error {
+// logon logs on at the dispatcher and replaces the session whose token
+// was stale, one logon at a time; when another logon replaced that
+// session meanwhile, it returns at once.
+func (s *Session) logon(ctx context.Context, reason, stale string) error {
+	s.logonMu.Lock()
+	defer s.logonMu.Unlock()
+	s.mu.Lock()
+	replaced := s.token != stale
+	s.mu.Unlock()
+	if replaced {
+		return nil
+	}
 	body, err := json.Marshal(logonRequest{Username: s.username, Password: s.password, ApplicationID: s.appID})
 	if err != nil {
 		return fmt.Errorf("encode epm logon: %w", err)
 	}
 	if s.budget != nil {
-		if err := s.budget.Wait(ctx); err != nil {
+		// Calls wait for the logon, so it goes first in the budget's
+		// line. The call it prepays is used by the logon request, not by
+		// an API request whose context ctx may be: the innermost prepaid
+		// call is used first.
+		var err error
+		if ctx, err = s.budget.prepay(ctx, true); err != nil {
 			return fmt.Errorf("epm logon as %q: %w", s.username, err)
 		}
 	}
@@ -205,8 +272,10 @@ func (s *Session) logonLocked(ctx context.Context, reason string) error {
 	m.User, m.RawQuery, m.Fragment = nil, "", ""
 	m.Path = strings.TrimRight(m.Path, "/")
 	m.RawPath = ""
+	s.mu.Lock()
 	s.token, s.manager, s.lastUsed = res.Token, m, s.now()
 	s.logons++
+	s.mu.Unlock()
 	s.log.InfoContext(ctx, "epm logon", "user", s.username, "manager", m.Host, "reason", reason, "has_token", true)
 	return nil
 }

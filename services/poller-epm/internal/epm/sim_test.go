@@ -1,7 +1,9 @@
 package epm
 
 import (
+	"maps"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -41,11 +43,13 @@ func (w *simWorld) client(t *testing.T) *Client {
 	return c
 }
 
-// source builds a Source of w's configuration reading through c.
-func (w *simWorld) source(c *Client, start time.Time, lag time.Duration) *Source {
-	s := w.cfg.Stream(c, start, lag, discardLogger()).Source.(*Source)
-	s.now = w.clock.Now
-	return s
+// tenant builds the Tenant of w's configuration reading through c, on w's
+// clock.
+func (w *simWorld) tenant(c *Client, start time.Time, lag time.Duration) *Tenant {
+	return NewTenant(c, TenantConfig{
+		Tenant: w.cfg.Tenant, Topic: w.cfg.Topic, Start: start, SafetyLag: lag,
+		MaxWindow: w.cfg.MaxWindow, PageSize: w.cfg.PageSize, Clock: w.clock.Now, Logger: discardLogger(),
+	})
 }
 
 // truth returns, per set, how many times each raw record of the simulator
@@ -81,7 +85,7 @@ func (w *simWorld) eventIDs(t *testing.T, tenant string, start, until map[string
 			if err != nil {
 				t.Fatal(err)
 			}
-			out[event.ID(Vendor, tenant, StreamName(tenant), identity)] = true
+			out[event.ID(Vendor, tenant, StreamName(tenant, set.ID), identity)] = true
 		}
 	}
 	return out
@@ -92,9 +96,12 @@ func (w *simWorld) eventIDs(t *testing.T, tenant string, start, until map[string
 // 5xx answers (some HTML), sessions expiring after inactivity and after a
 // maximum age, bursts of records sharing one EventTime (some identical),
 // the audit log growing as it is read (every call is audited), a set added
-// while running — and rebuilds the client and source from the saved cursor
-// now and then. Every ground-truth record from START_TIME to each set's
-// final position must arrive exactly once, and normalize.
+// while running — with one stream per set as the pipeline runs them:
+// discovered every 10 fetches, taking turns, each waiting the poll interval
+// once caught up. Now and then it rebuilds the client and the streams from
+// the saved cursors, as a restart does. Every ground-truth record from
+// START_TIME to each set's final position must arrive exactly once, and
+// normalize.
 func TestSourceAgainstSimulator(t *testing.T) {
 	t0 := time.Date(2024, 11, 25, 12, 0, 0, 0, time.UTC)
 	clock := newFakeClock(t0)
@@ -107,10 +114,8 @@ func TestSourceAgainstSimulator(t *testing.T) {
 		Seed:           11,
 	})
 	start := t0.Add(-3 * 24 * time.Hour)
-	var sets []epmsim.Set
 	for i, n := range []int{1200, 700, 0} {
 		set := w.sim.AddSet("", "")
-		sets = append(sets, set)
 		w.sim.Generate(set.ID, start.Add(-time.Hour), t0, n)
 		if i == 0 {
 			// A burst across several pages, a third of it identical.
@@ -126,69 +131,120 @@ func TestSourceAgainstSimulator(t *testing.T) {
 	w.cfg.SessionTimeout = 3 * time.Minute
 	const lag = 2 * time.Minute
 
+	// stream is a running set stream: its source, saved cursor, and
+	// whether it waits for the poll interval.
+	type stream struct {
+		src  pipeline.Source
+		norm pipeline.Normalizer
+		cur  pipeline.Cursor
+		idle bool
+	}
 	c := w.client(t)
-	src := w.source(c, start, lag)
-	var cur pipeline.Cursor
+	ten := w.tenant(c, start, lag)
+	running := map[string]*stream{}
+	discover := func() {
+		t.Helper()
+		streams, err := ten.Discover(t.Context())
+		if err != nil {
+			t.Fatalf("discover: %v", err)
+		}
+		for _, s := range streams {
+			id := s.Source.(*Source).SetID()
+			if st := running[id]; st != nil {
+				continue
+			}
+			running[id] = &stream{src: s.Source, norm: s.Normalize}
+		}
+	}
+	discover()
 	got := map[string]map[string]int{}
 	ids := map[string]int{}
 	logons := 0
 	var added epmsim.Set
 	end := t0.Add(40 * time.Minute)
-	for fetches := 1; ; fetches++ {
+	for fetches := 1; ; {
 		if fetches > 3000 {
 			t.Fatal("no end after 3000 fetches")
 		}
-		p, err := src.Fetch(t.Context(), cur)
-		if err != nil {
-			t.Fatalf("fetch %d: %v", fetches, err)
-		}
-		for _, rec := range p.Records {
-			e := rec.Value.(*Entry)
-			if got[e.SetID] == nil {
-				got[e.SetID] = map[string]int{}
+		allIdle := true
+		for _, id := range slices.Sorted(maps.Keys(running)) {
+			st := running[id]
+			if st.idle {
+				continue
 			}
-			got[e.SetID][string(rec.Raw)]++
-			ev, err := NewNormalizer("ACME")(rec, clock.Now())
+			allIdle = false
+			p, err := st.src.Fetch(t.Context(), st.cur)
 			if err != nil {
-				t.Fatalf("normalize %s: %v", rec.Raw, err)
+				t.Fatalf("fetch %d of set %s: %v", fetches, id, err)
 			}
-			ids[ev.Key()]++
-			if a := ev.(*event.AuditEvent); a.Category == event.CategoryUnknown || a.Actor == nil || a.Attributes[AttrSetID] != e.SetID {
-				t.Errorf("event of %s: category %s, actor %+v, attributes %v", rec.Raw, a.Category, a.Actor, a.Attributes)
+			for _, rec := range p.Records {
+				e := rec.Value.(*Entry)
+				if e.SetID != id {
+					t.Fatalf("record of set %s in the stream of set %s", e.SetID, id)
+				}
+				if got[id] == nil {
+					got[id] = map[string]int{}
+				}
+				got[id][string(rec.Raw)]++
+				ev, err := st.norm(rec, clock.Now())
+				if err != nil {
+					t.Fatalf("normalize %s: %v", rec.Raw, err)
+				}
+				ids[ev.Key()]++
+				if a := ev.(*event.AuditEvent); a.Category == event.CategoryUnknown || a.Actor == nil || a.Attributes[AttrSetID] != id || a.Stream != StreamName("ACME", id) {
+					t.Errorf("event of %s: category %s, actor %+v, attributes %v, stream %s", rec.Raw, a.Category, a.Actor, a.Attributes, a.Stream)
+				}
+			}
+			st.cur, st.idle = p.Next, p.Done
+			// Time passes while the page is produced; the tenant's
+			// administrators keep working.
+			before := clock.Now()
+			w.sim.GrowSpan(before, clock.Advance(3*time.Second), 2)
+			fetches++
+			switch {
+			case fetches == 40:
+				added = w.sim.AddSet("", "set added while running")
+				w.sim.Generate(added.ID, start.Add(-time.Hour), clock.Now(), 300)
+			case fetches%50 == 0:
+				// A restart: new client, new session, new streams from
+				// the saved cursors.
+				logons += c.Session().Logons()
+				c = w.client(t)
+				ten = w.tenant(c, start, lag)
+				saved := running
+				running = map[string]*stream{}
+				discover()
+				for id, st := range running {
+					if old := saved[id]; old != nil {
+						st.cur = old.cur
+					}
+				}
+			case fetches%10 == 0:
+				discover()
 			}
 		}
-		cur = p.Next
-		// Time passes while the page is produced; the tenant's
-		// administrators keep working.
-		before := clock.Now()
-		now := clock.Advance(3 * time.Second)
-		if p.Done {
-			now = clock.Advance(time.Minute) // the poll interval
-		}
-		w.sim.GrowSpan(before, now, 2)
-		if p.Done && now.After(end) {
-			break
-		}
-		switch {
-		case fetches == 40:
-			added = w.sim.AddSet("", "set added while running")
-			w.sim.Generate(added.ID, start.Add(-time.Hour), now, 300)
-		case fetches%50 == 0:
-			// A restart: new client, new session, the saved cursor.
-			logons += c.Session().Logons()
-			c = w.client(t)
-			src = w.source(c, start, lag)
+		if allIdle {
+			if clock.Now().After(end) {
+				break
+			}
+			// The poll interval.
+			before := clock.Now()
+			w.sim.GrowSpan(before, clock.Advance(time.Minute), 2)
+			discover()
+			for _, st := range running {
+				st.idle = false
+			}
 		}
 	}
 	logons += c.Session().Logons()
 
-	final := decodeTestCursor(t, cur)
 	starts, untils := map[string]time.Time{}, map[string]time.Time{}
 	for _, set := range w.sim.Sets() {
-		sc, ok := final.Sets[set.ID]
-		if !ok {
-			t.Fatalf("set %s (%s) has no position", set.ID, set.Name)
+		st, ok := running[set.ID]
+		if !ok || st.cur == nil {
+			t.Fatalf("set %s (%s) has no stream or no cursor", set.ID, set.Name)
 		}
+		sc := decodeTestCursor(t, st.cur)
 		starts[set.ID], untils[set.ID] = start, sc.Last
 		if want := end.Add(-lag - 2*time.Minute); sc.Last.Before(want) {
 			t.Errorf("set %s: position %v, want at least %v", set.ID, sc.Last, want)

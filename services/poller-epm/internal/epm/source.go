@@ -9,9 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/auditstream/auditstream/shared/event"
@@ -19,15 +16,13 @@ import (
 	"github.com/auditstream/auditstream/shared/pipeline"
 )
 
-// Defaults of SourceConfig.
-const (
-	DefaultMaxWindow   = 7 * 24 * time.Hour
-	DefaultSetsRefresh = 5 * time.Minute
-)
+// DefaultMaxWindow is the default of SourceConfig.MaxWindow.
+const DefaultMaxWindow = 7 * 24 * time.Hour
 
-// caughtUp is how far behind the horizon a round may end and still count as
-// caught up (Done): a round that ends further behind was a backfill, and the
-// next round starts at once instead of after the poll interval.
+// caughtUp is how far behind the horizon a window may close and still count
+// as caught up (Done): a set whose last window closed further behind was
+// backfilling, and its next window opens at once instead of after the poll
+// interval.
 const caughtUp = time.Minute
 
 // maxReanchors bounds the rescans of one Fetch: a set whose result set keeps
@@ -43,19 +38,16 @@ const anchorLen = 16
 // shape.
 const maxSame = 1000
 
-// AuditReader lists sets and reads their admin audit; *Client is one.
+// AuditReader reads the admin audit of a set; *Client is one.
 type AuditReader interface {
-	Sets(ctx context.Context) ([]Set, error)
 	AdminAudit(ctx context.Context, q AuditQuery) (*AdminAuditPage, error)
 }
 
 // SourceConfig configures a Source.
 type SourceConfig struct {
-	// Tenant names the stream. Required.
+	// Tenant and SetID name the stream. Required.
 	Tenant string
-	// SetIDs are the sets to read; empty means every set Sets returns,
-	// re-discovered at each round and every SetsRefresh.
-	SetIDs []string
+	SetID  string
 	// Start is where a set without position begins, inclusive.
 	Start time.Time
 	// SafetyLag keeps windows this far behind the clock.
@@ -64,40 +56,29 @@ type SourceConfig struct {
 	MaxWindow time.Duration
 	// PageSize is the Limit of each request. Default MaxPageSize.
 	PageSize int
-	// SetsRefresh is how often the set list is read again within a long
-	// round. Default 5m.
-	SetsRefresh time.Duration
 	// Clock tells the time. Default time.Now.
 	Clock func() time.Time
-	// Logger receives warnings and set discoveries. Default slog.Default().
+	// Logger receives warnings. Default slog.Default().
 	Logger *slog.Logger
 }
 
-// Source reads the admin audit of every set of one tenant as one stream. It
-// implements pipeline.Source with the design the package documentation
-// describes: a cursor holding one position per set, round-robin over the
-// sets, a windowed offset scan per set. Positions live only in the cursor,
-// so a Source built from the same configuration continues any cursor
-// another one returned; the set list and the sets that failed this round
-// are kept in memory.
+// Source reads the admin audit of one set as one stream,
+// "epm/<tenant>/sets/<set id>/admin-audit", with the windowed offset scan
+// the package documentation describes. Its position lives only in the
+// cursor, so a Source built from the same configuration continues any
+// cursor another one returned, and it keeps no state between Fetches: the
+// sources of a tenant's sets share nothing but their AuditReader.
 type Source struct {
 	reader    AuditReader
 	tenant    string
+	setID     string
 	stream    string
-	fixed     []Set
 	start     time.Time
 	lag       time.Duration
 	maxWindow time.Duration
 	pageSize  int
-	refresh   time.Duration
 	now       func() time.Time
 	log       *slog.Logger
-
-	mu     sync.Mutex
-	sets   []Set                // discovered sets, sorted by id
-	setsAt time.Time            // when sets was read
-	known  map[string]bool      // sets seen, to log new ones once
-	failed map[string]time.Time // set id → round in which it failed
 }
 
 // NewSource returns the Source of cfg reading through r.
@@ -105,29 +86,20 @@ func NewSource(r AuditReader, cfg SourceConfig) *Source {
 	s := &Source{
 		reader:    r,
 		tenant:    cfg.Tenant,
-		stream:    StreamName(cfg.Tenant),
+		setID:     cfg.SetID,
+		stream:    StreamName(cfg.Tenant, cfg.SetID),
 		start:     cfg.Start.UTC().Truncate(time.Millisecond),
 		lag:       cfg.SafetyLag,
 		maxWindow: cfg.MaxWindow,
 		pageSize:  cfg.PageSize,
-		refresh:   cfg.SetsRefresh,
 		now:       cfg.Clock,
 		log:       cfg.Logger,
-		known:     map[string]bool{},
-		failed:    map[string]time.Time{},
 	}
-	for _, id := range cfg.SetIDs {
-		s.fixed = append(s.fixed, Set{ID: id})
-	}
-	slices.SortFunc(s.fixed, func(a, b Set) int { return strings.Compare(a.ID, b.ID) })
 	if s.maxWindow < time.Second {
 		s.maxWindow = DefaultMaxWindow
 	}
 	if s.pageSize <= 0 {
 		s.pageSize = MaxPageSize
-	}
-	if s.refresh <= 0 {
-		s.refresh = DefaultSetsRefresh
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -138,47 +110,16 @@ func NewSource(r AuditReader, cfg SourceConfig) *Source {
 	return s
 }
 
-// Stream returns the pipeline stream of the tenant, reading through client,
-// starting at start and lagging lag behind the clock.
-func (c *Config) Stream(client *Client, start time.Time, lag time.Duration, log *slog.Logger) pipeline.Stream {
-	return pipeline.Stream{
-		Source: NewSource(client, SourceConfig{
-			Tenant: c.Tenant, SetIDs: c.SetIDs, Start: start, SafetyLag: lag,
-			MaxWindow: c.MaxWindow, PageSize: c.PageSize, Logger: log,
-		}),
-		Normalize: NewNormalizer(c.Tenant),
-		Topic:     c.Topic,
-		Vendor:    Vendor,
-		Tenant:    c.Tenant,
-	}
-}
-
-// Stream returns "epm/<tenant>/admin-audit".
+// Stream returns "epm/<tenant>/sets/<set id>/admin-audit".
 func (s *Source) Stream() string { return s.stream }
 
-// cursor is the JSON position of the tenant's stream: one position per set.
-type cursor struct {
-	// Start is where sets without a position begin; nil means the
-	// Source's START_TIME. It is set when an operator moved the stream to
-	// a time (pipeline.TimeCursor), so that every set, known or not yet
-	// seen, starts there.
-	Start *time.Time `json:"start,omitempty"`
-	// Round is the horizon of the round in progress: every set is read up
-	// to it before the stream reports Done. Nil between rounds.
-	Round *time.Time `json:"round,omitempty"`
-	// Turn is the set read last; the next Fetch reads the next set after
-	// it, in id order.
-	Turn string `json:"turn,omitempty"`
-	// Sets holds the position of each set read so far, by set id.
-	Sets map[string]*setCursor `json:"sets,omitempty"`
-	// Last is the field of pipeline.TimeCursor, read only when Sets is
-	// absent and never written.
-	Last *time.Time `json:"last,omitempty"`
-}
+// SetID returns the set the source reads.
+func (s *Source) SetID() string { return s.setID }
 
-// setCursor is the position of one set. Its invariant: every record of the
-// set with an EventTime before Last, and the first N records at exactly
-// Last in the API's order, have been emitted, and no other record.
+// setCursor is the cursor of a set's stream. Its invariant: every record
+// of the set with an EventTime before Last, and the first N records at
+// exactly Last in the API's order, have been emitted, and no other record.
+// pipeline.TimeCursor(t), {"last": t}, is one: t with nothing emitted at t.
 type setCursor struct {
 	// Last is the time up to which the set is complete (see the
 	// invariant), UTC, in milliseconds.
@@ -202,42 +143,28 @@ type setCursor struct {
 	// Anchor is the hash of the record at Offset-1, the last one read; a
 	// later read finds it there unless the result set changed.
 	Anchor string `json:"anchor,omitempty"`
+	// Tail is set while the open window ends at the horizon of the time
+	// it opened, not MaxWindow after its start: closing it catches the
+	// set up.
+	Tail bool `json:"tail,omitempty"`
 }
 
-// decodeCursor returns the cursor of raw: the start cursor when raw is
-// empty, every set at t for pipeline.TimeCursor(t).
-func (s *Source) decodeCursor(raw pipeline.Cursor) (cursor, error) {
-	var c cursor
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return cursor{}, fmt.Errorf("decode cursor of %s: %w", s.stream, err)
-		}
+// decodeCursor returns the position of raw: START_TIME when raw is empty.
+func (s *Source) decodeCursor(raw pipeline.Cursor) (setCursor, error) {
+	if len(raw) == 0 {
+		return setCursor{Last: s.start}, nil
 	}
-	if c.Sets == nil && c.Last != nil {
-		t := c.Last.UTC().Truncate(time.Millisecond)
-		c = cursor{Start: &t}
+	var c *setCursor
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return setCursor{}, fmt.Errorf("decode cursor of %s: %w", s.stream, err)
 	}
-	c.Last = nil
-	if c.Start != nil {
-		t := c.Start.UTC().Truncate(time.Millisecond)
-		c.Start = &t
+	if err := c.normalize(); err != nil {
+		return setCursor{}, fmt.Errorf("decode cursor of %s: %w", s.stream, err)
 	}
-	if c.Round != nil {
-		t := c.Round.UTC().Truncate(time.Second)
-		c.Round = &t
-	}
-	if c.Sets == nil {
-		c.Sets = map[string]*setCursor{}
-	}
-	for id, sc := range c.Sets {
-		if err := sc.normalize(); err != nil {
-			return cursor{}, fmt.Errorf("decode cursor of %s: set %s: %w", s.stream, id, err)
-		}
-	}
-	return c, nil
+	return *c, nil
 }
 
-// normalize checks a decoded set position and puts its times in UTC.
+// normalize checks a decoded position and puts its times in UTC.
 func (sc *setCursor) normalize() error {
 	if sc == nil {
 		return errors.New("no position")
@@ -255,6 +182,9 @@ func (sc *setCursor) normalize() error {
 		return errors.New("query start after last time")
 	}
 	sc.Last = sc.Last.UTC().Truncate(time.Millisecond)
+	if sc.End == nil {
+		sc.Tail = false // a flag of the open window only
+	}
 	for _, p := range []**time.Time{&sc.End, &sc.From} {
 		if *p != nil {
 			t := (*p).UTC().Truncate(time.Second)
@@ -264,9 +194,8 @@ func (sc *setCursor) normalize() error {
 	return nil
 }
 
-// encode returns c as JSON. Map keys are sorted, so equal cursors encode
-// to equal bytes.
-func (c cursor) encode() pipeline.Cursor {
+// encode returns c as JSON.
+func (c setCursor) encode() pipeline.Cursor {
 	b, err := json.Marshal(c)
 	if err != nil {
 		// Unreachable: a cursor holds only strings, ints and valid times.
@@ -275,187 +204,87 @@ func (c cursor) encode() pipeline.Cursor {
 	return b
 }
 
-// startOf returns where a set without position begins.
-func (s *Source) startOf(c cursor) time.Time {
-	if c.Start != nil {
-		return *c.Start
-	}
-	return s.start
-}
-
-// position returns the position of set id: its own, or a fresh one at the
-// cursor's start.
-func (s *Source) position(c cursor, id string) setCursor {
-	if sc, ok := c.Sets[id]; ok {
-		return *sc
-	}
-	return setCursor{Last: s.startOf(c)}
-}
-
-// needsWork reports whether set id has something to read in the round.
-func (s *Source) needsWork(c cursor, id string, round time.Time) bool {
-	if f, ok := s.failed[id]; ok && f.Equal(round) {
-		return false
-	}
-	p := s.position(c, id)
-	return p.End != nil || p.Last.Before(round)
-}
-
-// pick returns the set to read next: the first set after c.Turn, in id
-// order, that needs work in the round.
-func (s *Source) pick(c cursor, sets []Set, round time.Time) (string, bool) {
-	var first string
-	for _, set := range sets {
-		if !s.needsWork(c, set.ID, round) {
-			continue
-		}
-		if set.ID > c.Turn {
-			return set.ID, true
-		}
-		if first == "" {
-			first = set.ID
-		}
-	}
-	return first, first != ""
-}
-
-// completeUpTo returns the time the stream is complete up to: the earliest
-// position of the visible sets (zero when there are none).
-func (s *Source) completeUpTo(c cursor, sets []Set) time.Time {
-	var t time.Time
-	for _, set := range sets {
-		if p := s.position(c, set.ID).Last; t.IsZero() || p.Before(t) {
-			t = p
-		}
-	}
-	return t
-}
-
-// Fetch reads one page of one set: the next set of the round that has
-// something to read. See the package documentation.
+// Fetch reads the set from cur: the next page of its open window, or of
+// the next window up to the horizon now − SafetyLag. See the package
+// documentation.
 func (s *Source) Fetch(ctx context.Context, raw pipeline.Cursor) (pipeline.Page, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	cur, err := s.decodeCursor(raw)
 	if err != nil {
 		return pipeline.Page{}, err
 	}
-	horizon := s.now().Add(-s.lag).UTC().Truncate(time.Second)
-	newRound := cur.Round == nil
-	if newRound {
-		cur.Round = &horizon
-	}
-	round := *cur.Round
-	sets, err := s.visibleSets(ctx, cur, newRound)
-	if err != nil {
+	horizon := utcSecond(s.now().Add(-s.lag))
+	next, records, tail, err := s.scanSet(ctx, cur, horizon)
+	switch {
+	case err == nil:
+	case setLevelError(err) && ctx.Err() == nil:
+		// The account may no longer see the set (or never did, for a set
+		// of EPM_SET_IDS), or the server rejects the request for this set:
+		// waiting the poll interval is all there is to do, and it must not
+		// look like the vendor being down.
+		s.log.ErrorContext(ctx, "epm set refused; tried again after the poll interval", "stream", s.stream, "set", s.setID, "error", err)
+		return pipeline.Page{Next: raw, Position: cur.Last, Done: true}, nil
+	default:
 		return pipeline.Page{}, err
 	}
-
-	var page pipeline.Page
-	if id, ok := s.pick(cur, sets, round); ok {
-		next, records, err := s.scanSet(ctx, id, s.position(cur, id), round, s.startOf(cur))
-		switch {
-		case err == nil:
-			cur.Sets[id] = &next
-			page.Records = records
-		case setLevelError(err) && ctx.Err() == nil:
-			// A set the account may no longer see, or a request the
-			// server rejects for this set alone: the other sets go on,
-			// and this one is tried again next round.
-			s.failed[id] = round
-			s.log.ErrorContext(ctx, "epm set skipped until the next round", "stream", s.stream, "set", id, "error", err)
-		default:
-			return pipeline.Page{}, err
-		}
-		cur.Turn = id
-	}
-	if _, more := s.pick(cur, sets, round); !more {
-		// Every set is read up to the round's horizon.
-		page.Done = horizon.Sub(round) < caughtUp
-		cur.Round, cur.Turn = nil, ""
-	}
-	page.Next = cur.encode()
-	page.Position = s.completeUpTo(cur, sets)
-	return page, nil
+	return pipeline.Page{
+		Records:  records,
+		Next:     next.encode(),
+		Position: next.Last,
+		// Caught up: the set is read up to a horizon, and that horizon
+		// is recent; otherwise the next window opens at once.
+		Done: tail && horizon.Sub(next.Last) < caughtUp,
+	}, nil
 }
 
-// setLevelError reports whether err concerns one set only: the API
+// setLevelError reports whether err concerns this set only: the API
 // rejected the request for it (400, 403, 404) after any retries.
 func setLevelError(err error) bool {
 	return httpx.IsStatus(err, http.StatusBadRequest) || httpx.IsStatus(err, http.StatusForbidden) ||
 		httpx.IsStatus(err, http.StatusNotFound) || errors.Is(err, errBadURLValue)
 }
 
-// visibleSets returns the sets to read, sorted by id: the configured ones,
-// or the account's, read again at the start of a round and every refresh.
-func (s *Source) visibleSets(ctx context.Context, cur cursor, newRound bool) ([]Set, error) {
-	if len(s.fixed) > 0 {
-		return s.fixed, nil
-	}
-	now := s.now()
-	if s.sets != nil && !newRound && now.Sub(s.setsAt) < s.refresh {
-		return s.sets, nil
-	}
-	sets, err := s.reader.Sets(ctx)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(sets, func(a, b Set) int { return strings.Compare(a.ID, b.ID) })
-	sets = slices.CompactFunc(sets, func(a, b Set) bool { return a.ID == b.ID })
-	for _, set := range sets {
-		if s.known[set.ID] {
-			continue
-		}
-		s.known[set.ID] = true
-		p := s.position(cur, set.ID)
-		s.log.InfoContext(ctx, "epm set found", "stream", s.stream, "set", set.ID, "set_name", set.Name,
-			"has_position", cur.Sets[set.ID] != nil, "from", p.Last)
-	}
-	s.sets, s.setsAt = sets, now
-	return sets, nil
-}
-
 // utcSecond returns t truncated to the second, in UTC.
 func utcSecond(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 
-// scanSet reads set id from position p, within the round, and returns its
-// next position and the records to emit.
-func (s *Source) scanSet(ctx context.Context, id string, p setCursor, round, start time.Time) (setCursor, []pipeline.Record, error) {
+// scanSet reads the set from position p up to horizon, and returns its
+// next position, the records to emit, and whether the set is read up to
+// the horizon of the window it closed (or has nothing to read before
+// horizon).
+func (s *Source) scanSet(ctx context.Context, p setCursor, horizon time.Time) (next setCursor, records []pipeline.Record, tail bool, err error) {
 	if p.End == nil {
 		// Open a window [a, b): a is the second of Last, b at most
-		// MaxWindow later and never past the round's horizon. The query
-		// starts a second before a, so that whether the vendor's DateFrom
-		// is inclusive or not, every record at a is in the result set.
+		// MaxWindow later and never past the horizon. The query starts a
+		// second before a, so that whether the vendor's DateFrom is
+		// inclusive or not, every record at a is in the result set.
 		a := utcSecond(p.Last)
 		b := a.Add(s.maxWindow)
-		if round.Before(b) {
-			b = round
+		tail := !b.Before(horizon)
+		if tail {
+			b = horizon
 		}
 		if !b.After(p.Last) {
-			return p, nil, nil
+			return p, nil, true, nil
 		}
 		from := a.Add(-time.Second)
-		p.End, p.From = &b, &from
+		p.End, p.From, p.Tail = &b, &from, tail
 		p.Offset, p.Total, p.Anchor = 0, 0, ""
 	}
-	sc := &scan{src: s, setID: id, cur: p, start: start, end: *p.End, from: *p.From}
+	sc := &scan{src: s, setID: s.setID, cur: p, start: s.start, end: *p.End, from: *p.From}
 	if err := sc.run(ctx); err != nil {
-		return setCursor{}, nil, err
+		return setCursor{}, nil, false, err
 	}
 	sc.report(ctx)
 
-	var next setCursor
 	if sc.complete {
 		// Every record before End is emitted: the window closes there.
-		next.Last = sc.end
-	} else {
-		end, from := sc.end, sc.from
-		next = setCursor{Last: sc.last, N: sc.n, Same: sc.sameHashes(), End: &end, From: &from, Offset: sc.offset, Total: sc.total}
-		if sc.offset > 0 {
-			next.Anchor = anchorOf(sc.lastRaw)
-		}
+		return setCursor{Last: sc.end}, sc.records, p.Tail, nil
 	}
-	return next, sc.records, nil
+	end, from := sc.end, sc.from
+	next = setCursor{Last: sc.last, N: sc.n, Same: sc.sameHashes(), End: &end, From: &from, Offset: sc.offset, Total: sc.total, Tail: p.Tail}
+	if sc.offset > 0 {
+		next.Anchor = anchorOf(sc.lastRaw)
+	}
+	return next, sc.records, false, nil
 }
 
 // anchorOf returns the hash that identifies a record in a cursor: a prefix

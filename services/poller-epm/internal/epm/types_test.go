@@ -202,7 +202,7 @@ func FuzzDecodePage(f *testing.F) {
 		}
 		f.Add([]byte(`{"TotalCount":1,"AdminAudits":[` + string(bytes.TrimSpace(b)) + `]}`))
 	}
-	norm := NewNormalizer("ACME")
+	norm := NewNormalizer("ACME", "s")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := DecodeAuditPage(body)
 		if (p == nil) == (err == nil) {
@@ -228,7 +228,7 @@ func FuzzDecodePage(f *testing.F) {
 			raws[i] = bytes.Clone(e.Raw)
 		}
 		clear(body)
-		sc := &scan{src: NewSource(nil, SourceConfig{Tenant: "ACME", Logger: discardLogger()}), setID: "s",
+		sc := &scan{src: NewSource(nil, SourceConfig{Tenant: "ACME", SetID: "s", Logger: discardLogger()}), setID: "s",
 			end: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), last: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
 		for i, e := range p.Items {
 			if !bytes.Equal(e.Raw, raws[i]) {
