@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -19,11 +17,8 @@ import (
 
 	"github.com/auditstream/auditstream/services/poller-aveva/avevasim"
 	"github.com/auditstream/auditstream/services/poller-aveva/internal/aveva"
-	"github.com/auditstream/auditstream/shared/checkpoint"
 	"github.com/auditstream/auditstream/shared/event"
-	"github.com/auditstream/auditstream/shared/kafkax"
 	"github.com/auditstream/auditstream/shared/pipeline"
-	"github.com/auditstream/auditstream/shared/serde"
 	"github.com/auditstream/auditstream/shared/testkit"
 )
 
@@ -181,108 +176,18 @@ func measureHeap(fn func()) (peak, retained uint64) {
 	return top.Load() - base, retained
 }
 
-// replaySource publishes the same 20,000-record window pages times, then
-// reports Done. Its cursor is the page number.
-type replaySource struct {
-	src      *aveva.Source
-	pages    int
-	finished chan struct{}
-}
-
-func (s *replaySource) Stream() string { return s.src.Stream() }
-
-func (s *replaySource) Fetch(ctx context.Context, cur pipeline.Cursor) (pipeline.Page, error) {
-	n := 0
-	if cur != nil {
-		if err := json.Unmarshal(cur, &n); err != nil {
-			return pipeline.Page{}, err
-		}
-	}
-	if n == s.pages {
-		// Every page before this one is produced and checkpointed.
-		close(s.finished)
-		return pipeline.Page{Next: cur, Done: true}, nil
-	}
-	page, err := s.src.Fetch(ctx, nil)
-	if err != nil {
-		return pipeline.Page{}, fmt.Errorf("fetch: %w", err)
-	}
-	page.Next, _ = json.Marshal(n + 1)
-	page.Done = false
-	return page, nil
-}
-
 // BenchmarkPipeline measures 20,000-record creditsTransaction pages through
 // decode → normalize → Avro encode → synchronous produce (acks=all) to an
 // in-process Kafka → checkpoint: one op is one page.
 func BenchmarkPipeline(b *testing.B) {
-	// The checkpoint store logs to the default logger: keep the output to
-	// the figures.
-	defer slog.SetDefault(slog.Default())
-	slog.SetDefault(slog.New(slog.DiscardHandler))
-	ctx := context.Background()
 	report, _ := aveva.LookupReport(avevasim.CreditsTransaction)
 	body := responseBody(b, avevasim.CreditsTransaction, benchRecords)
-	k := testkit.NewKafka(b)
-	reg := testkit.NewRegistry(b)
-	kcfg := kafkax.Config{Brokers: k.Brokers()}
-	if err := kafkax.EnsureTopics(ctx, kcfg,
-		kafkax.CheckpointTopicSpec("pollers.checkpoints", -1),
-		kafkax.TopicSpec{Name: "aveva.usage", Partitions: 3, ReplicationFactor: -1},
-		kafkax.TopicSpec{Name: "pollers.deadletter", Partitions: 1, ReplicationFactor: -1},
-	); err != nil {
-		b.Fatal(err)
-	}
-	srCl, err := serde.NewClient(serde.Options{URL: reg.URL()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	enc, err := serde.Register(ctx, srCl, "aveva.usage", event.UsageSchema.Text, event.UsageSchema.Example)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dlEnc, err := serde.Register(ctx, srCl, "pollers.deadletter", event.DeadLetterSchema.Text, event.DeadLetterSchema.Example)
-	if err != nil {
-		b.Fatal(err)
-	}
-	store, err := checkpoint.NewKafkaStore(ctx, kcfg, "pollers.checkpoints")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	w, err := kafkax.NewWriter(kcfg, "", 2000) // the writer batch poller.Run uses
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
-
-	src := &replaySource{src: benchSource(report, body), pages: b.N, finished: make(chan struct{})}
-	r, err := pipeline.New(pipeline.Options{
-		Producer:          w,
-		Checkpoints:       store,
-		Encoders:          map[string]pipeline.Encoder{"aveva.usage": enc},
-		DeadLetterTopic:   "pollers.deadletter",
-		DeadLetterEncoder: dlEnc,
-		PollInterval:      time.Hour,
-		Logger:            slog.New(slog.DiscardHandler),
-	}, pipeline.Stream{Source: src, Normalize: aveva.NewNormalizer("bench", report), Topic: "aveva.usage", Vendor: "aveva", Tenant: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	b.SetBytes(int64(len(body)))
-	b.ResetTimer()
-	start := time.Now()
-	done := make(chan error, 1)
-	go func() { done <- r.Run(runCtx) }()
-	<-src.finished
-	elapsed := time.Since(start)
-	b.StopTimer()
-	cancel()
-	if err := <-done; err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N*benchRecords)/elapsed.Seconds(), "records/s")
+	src := benchSource(report, body)
+	testkit.BenchPipeline(b, testkit.BenchConfig{
+		Stream: src.Stream(), Topic: "aveva.usage", Schema: event.UsageSchema,
+		Vendor: "aveva", Tenant: "bench", Normalize: aveva.NewNormalizer("bench", report),
+		// The same window, published whole, page after page.
+		Page:           func(ctx context.Context, _ int) (pipeline.Page, error) { return src.Fetch(ctx, nil) },
+		RecordsPerPage: benchRecords, PageBytes: len(body),
+	})
 }

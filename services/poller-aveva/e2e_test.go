@@ -13,16 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/auditstream/auditstream/services/poller-aveva/avevasim"
 	"github.com/auditstream/auditstream/services/poller-aveva/internal/aveva"
 	"github.com/auditstream/auditstream/shared/checkpoint"
 	"github.com/auditstream/auditstream/shared/config"
 	"github.com/auditstream/auditstream/shared/event"
-	"github.com/auditstream/auditstream/shared/kafkax"
 	"github.com/auditstream/auditstream/shared/poller"
-	"github.com/auditstream/auditstream/shared/serde"
 	"github.com/auditstream/auditstream/shared/testkit"
 )
 
@@ -166,80 +162,18 @@ func (w *world) loadService(t *testing.T) poller.Service {
 	return service(&cfg)
 }
 
-// consumed reads every message of the topics with another Kafka client than
-// the poller's (franz-go's kgo), up to the end offsets at the time of the
-// call, and decodes each value with the schema the registry holds for its id.
+// consumed reads and decodes every event in the topics (testkit.Consume),
+// each with the topic it came from under "topic".
 func (w *world) consumed(t *testing.T, topics ...string) []map[string]any {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ends := map[string]map[int]int64{}
-	remaining := int64(0)
-	for _, topic := range topics {
-		ends[topic] = w.endOffsets(t, topic)
-		for _, e := range ends[topic] {
-			remaining += e
-		}
-	}
-	if remaining == 0 {
-		return nil
-	}
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(w.kafka.Brokers()...),
-		kgo.ConsumeTopics(topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	srCl, err := serde.NewClient(serde.Options{URL: w.registry.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := serde.NewDecoder(srCl)
 	var out []map[string]any
-	for remaining > 0 {
-		fetches := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("consume %v: %v (%d messages short)", topics, err, remaining)
+	for _, topic := range topics {
+		for _, e := range testkit.Consume(t, w.kafka, w.registry.URL(), topic) {
+			e["topic"] = topic
+			out = append(out, e)
 		}
-		fetches.EachError(func(topic string, p int32, err error) { t.Fatalf("consume %s/%d: %v", topic, p, err) })
-		fetches.EachRecord(func(r *kgo.Record) {
-			if r.Offset >= ends[r.Topic][int(r.Partition)] {
-				return // produced after the call
-			}
-			remaining--
-			var v map[string]any
-			if _, err := dec.Decode(ctx, r.Value, &v); err != nil {
-				t.Fatalf("decode %s/%d@%d: %v", r.Topic, r.Partition, r.Offset, err)
-			}
-			if v["event_id"] != nil && v["event_id"] != string(r.Key) {
-				t.Fatalf("key %q differs from event_id %v", r.Key, v["event_id"])
-			}
-			v["topic"] = r.Topic
-			out = append(out, v)
-		})
 	}
 	return out
-}
-
-// endOffsets returns the end offset of each partition of topic (none when
-// the topic does not exist yet).
-func (w *world) endOffsets(t *testing.T, topic string) map[int]int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cl, err := kafkax.NewClient(kafkax.Config{Brokers: w.kafka.Brokers()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kafkax.CloseClient(cl)
-	ends, err := kafkax.EndOffsets(ctx, cl, topic)
-	if err != nil {
-		return nil
-	}
-	return ends
 }
 
 // producedCount returns the number of messages in the topics.
@@ -247,9 +181,7 @@ func (w *world) producedCount(t *testing.T, topics ...string) int64 {
 	t.Helper()
 	var n int64
 	for _, topic := range topics {
-		for _, e := range w.endOffsets(t, topic) {
-			n += e
-		}
+		n += testkit.Produced(t, w.kafka, topic)
 	}
 	return n
 }
@@ -257,59 +189,15 @@ func (w *world) producedCount(t *testing.T, topics ...string) int64 {
 // distinct returns the number of distinct event ids in the topics.
 func (w *world) distinct(t *testing.T) int {
 	t.Helper()
-	return len(countIDs(w.consumed(t, e2eTopics...)))
+	return len(testkit.CountIDs(w.consumed(t, e2eTopics...)))
 }
 
-// countIDs counts the events of each event id.
-func countIDs(events []map[string]any) map[string]int {
-	c := map[string]int{}
-	for _, e := range events {
-		c[e["event_id"].(string)]++
-	}
-	return c
-}
-
-// waitFor polls cond until it holds, or fails the test after timeout.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+// checkDelivery fails unless every expected event arrived, no other did,
+// at most maxDups repeat, and each is on its report's topic; it returns
+// the number of duplicates.
+func checkDelivery(t *testing.T, events []map[string]any, want map[string]string, maxDups int) int {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// runPoller runs svc in process until the returned stop is called; stop
-// returns Run's error.
-func runPoller(ctx context.Context, svc poller.Service) (stop func() error) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- poller.Run(ctx, svc) }()
-	return func() error {
-		cancel()
-		return <-done
-	}
-}
-
-// checkDelivery fails unless every expected event arrived, and no other;
-// it returns the number of duplicates.
-func checkDelivery(t *testing.T, events []map[string]any, want map[string]string) int {
-	t.Helper()
-	counts := countIDs(events)
-	dups := 0
-	for id, stream := range want {
-		switch c := counts[id]; {
-		case c == 0:
-			t.Fatalf("event %s of %s lost", id, stream)
-		case c > 1:
-			dups += c - 1
-		}
-	}
-	if len(counts) != len(want) {
-		t.Fatalf("%d distinct events, want %d", len(counts), len(want))
-	}
+	dups := testkit.CheckDelivered(t, want, testkit.CountIDs(events), maxDups)
 	for _, e := range events {
 		wantTopic := "aveva.usage"
 		if strings.HasSuffix(want[e["event_id"].(string)], "/audit") {
@@ -333,16 +221,14 @@ func TestEndToEnd(t *testing.T) {
 	w := newWorld(t, worldOptions{cap: 250, background: 500, busy: 1000, faults: true})
 	want := w.expected(t)
 	svc := w.loadService(t)
-	stop := runPoller(context.Background(), svc)
-	waitFor(t, "every record", 90*time.Second, func() bool { return w.producedCount(t, e2eTopics...) >= int64(len(want)) })
+	stop := testkit.RunPoller(context.Background(), svc)
+	testkit.WaitFor(t, "every record", 90*time.Second, func() bool { return w.producedCount(t, e2eTopics...) >= int64(len(want)) })
 	if err := stop(); err != nil {
 		t.Fatalf("poller: %v", err)
 	}
 
 	events := w.consumed(t, e2eTopics...)
-	if dups := checkDelivery(t, events, want); dups != 0 {
-		t.Fatalf("%d duplicates without a restart", dups)
-	}
+	checkDelivery(t, events, want, 0) // no duplicates without a restart
 	if dl := w.producedCount(t, "pollers.deadletter"); dl != 0 {
 		t.Fatalf("%d dead letters from valid records", dl)
 	}
@@ -380,8 +266,6 @@ type stopAt struct {
 	at    checkpoint.Checkpoint // the checkpoint it stopped at
 }
 
-var errKilled = errors.New("process killed")
-
 // pending returns the pending windows of a cursor.
 func pending(cursor []byte) []aveva.Window {
 	var c struct {
@@ -393,7 +277,7 @@ func pending(cursor []byte) []aveva.Window {
 
 func (s *stopAt) Save(ctx context.Context, cp checkpoint.Checkpoint) error {
 	if s.fired.Load() {
-		return errKilled
+		return testkit.ErrKilled
 	}
 	if len(pending(cp.Cursor)) == 0 || s.count.Add(1) != s.nth {
 		return s.Store.Save(ctx, cp)
@@ -404,7 +288,7 @@ func (s *stopAt) Save(ctx context.Context, cp checkpoint.Checkpoint) error {
 	s.mu.Unlock()
 	defer s.cancel()
 	if s.crash {
-		return errKilled
+		return testkit.ErrKilled
 	}
 	return s.Store.Save(ctx, cp)
 }
@@ -432,8 +316,8 @@ func TestRestartSafety(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		store := &stopAt{nth: run.nth, crash: run.crash, cancel: cancel}
 		svc.WrapCheckpoints = func(s checkpoint.Store) checkpoint.Store { store.Store = s; return store }
-		stop := runPoller(ctx, svc)
-		waitFor(t, fmt.Sprintf("run %d to stop", i), 60*time.Second, func() bool { return ctx.Err() != nil })
+		stop := testkit.RunPoller(ctx, svc)
+		testkit.WaitFor(t, fmt.Sprintf("run %d to stop", i), 60*time.Second, func() bool { return ctx.Err() != nil })
 		if err := stop(); err != nil {
 			t.Fatalf("run %d: %v", i, err)
 		}
@@ -449,9 +333,9 @@ func TestRestartSafety(t *testing.T) {
 		first := pending(store.at.Cursor)[0]
 		report := store.at.Stream[strings.LastIndexByte(store.at.Stream, '/')+1:]
 		restartAt := len(w.sim.Served())
-		next := runPoller(context.Background(), w.loadService(t))
+		next := testkit.RunPoller(context.Background(), w.loadService(t))
 		var got *avevasim.Served
-		waitFor(t, "the stopped stream to resume", 30*time.Second, func() bool {
+		testkit.WaitFor(t, "the stopped stream to resume", 30*time.Second, func() bool {
 			for _, s := range w.sim.Served()[restartAt:] {
 				if s.Report == report {
 					got = &s
@@ -471,8 +355,8 @@ func TestRestartSafety(t *testing.T) {
 	}
 	// A stop at an arbitrary moment.
 	before := w.producedCount(t, e2eTopics...)
-	stop := runPoller(context.Background(), w.loadService(t))
-	waitFor(t, "more records", 60*time.Second, func() bool { return w.producedCount(t, e2eTopics...) >= before+300 })
+	stop := testkit.RunPoller(context.Background(), w.loadService(t))
+	testkit.WaitFor(t, "more records", 60*time.Second, func() bool { return w.producedCount(t, e2eTopics...) >= before+300 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -482,16 +366,13 @@ func TestRestartSafety(t *testing.T) {
 	}
 
 	// The last run finishes the backfill.
-	stop = runPoller(context.Background(), w.loadService(t))
-	waitFor(t, "every record", 90*time.Second, func() bool { return w.distinct(t) >= len(want) })
+	stop = testkit.RunPoller(context.Background(), w.loadService(t))
+	testkit.WaitFor(t, "every record", 90*time.Second, func() bool { return w.distinct(t) >= len(want) })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	dups := checkDelivery(t, w.consumed(t, e2eTopics...), want)
 	// Five streams run concurrently, so a stop can catch a page of each.
-	if limit := stops * len(avevasim.Reports) * cap; dups > limit {
-		t.Fatalf("%d duplicates after %d stops; at most %d (the pages in flight) allowed", dups, stops, limit)
-	}
+	dups := checkDelivery(t, w.consumed(t, e2eTopics...), want, stops*len(avevasim.Reports)*cap)
 	t.Logf("%d events, %d duplicates after %d stops", len(want), dups, stops)
 }
 

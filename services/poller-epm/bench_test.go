@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -16,10 +15,8 @@ import (
 
 	"github.com/auditstream/auditstream/services/poller-epm/epmsim"
 	"github.com/auditstream/auditstream/services/poller-epm/internal/epm"
-	"github.com/auditstream/auditstream/shared/checkpoint"
 	"github.com/auditstream/auditstream/shared/event"
 	"github.com/auditstream/auditstream/shared/httpx"
-	"github.com/auditstream/auditstream/shared/kafkax"
 	"github.com/auditstream/auditstream/shared/pipeline"
 	"github.com/auditstream/auditstream/shared/serde"
 	"github.com/auditstream/auditstream/shared/testkit"
@@ -60,116 +57,34 @@ func pageBody(b *testing.B, size int) []byte {
 	return serve(b, sim, req)
 }
 
-// replaySource decodes the same page body pages times, as if the vendor
-// served page after page, then reports Done. Its cursor is the page number.
-type replaySource struct {
-	body     []byte
-	pages    int
-	finished chan struct{}
+// BenchmarkPipeline measures EPM pages of 500 records through decode →
+// normalize → Avro encode → synchronous produce (acks=all) to an
+// in-process Kafka → checkpoint on the compacted topic: one op is one page.
+func BenchmarkPipeline(b *testing.B) {
+	body := pageBody(b, epm.MaxPageSize)
+	testkit.BenchPipeline(b, testkit.BenchConfig{
+		Stream: epm.StreamName("BENCH", benchSet), Topic: "epm.audit", Schema: event.AuditSchema,
+		Vendor: epm.Vendor, Tenant: "BENCH", Normalize: epm.NewNormalizer("BENCH", benchSet),
+		Page:           func(_ context.Context, n int) (pipeline.Page, error) { return replayPage(body, n) },
+		RecordsPerPage: epm.MaxPageSize, PageBytes: len(body),
+	})
 }
 
-func (s *replaySource) Stream() string { return epm.StreamName("BENCH", benchSet) }
-
-func (s *replaySource) Fetch(_ context.Context, cur pipeline.Cursor) (pipeline.Page, error) {
-	n := 0
-	if cur != nil {
-		if err := json.Unmarshal(cur, &n); err != nil {
-			return pipeline.Page{}, err
-		}
-	}
-	next, _ := json.Marshal(n + 1)
-	if n == s.pages {
-		// Every page before this one is produced and checkpointed.
-		close(s.finished)
-		return pipeline.Page{Next: cur, Done: true}, nil
-	}
-	page, err := epm.DecodeAuditPage(s.body)
+// replayPage decodes body as the n-th admin audit page of benchSet: its
+// records are the n-th occurrence of theirs, distinct event ids page after
+// page.
+func replayPage(body []byte, n int) (pipeline.Page, error) {
+	page, err := epm.DecodeAuditPage(body)
 	if err != nil {
 		return pipeline.Page{}, fmt.Errorf("decode page: %w", err)
 	}
 	records := make([]pipeline.Record, len(page.Items))
 	for i, e := range page.Items {
 		e.SetID = benchSet
-		e.Occurrence = n // distinct event ids page after page
+		e.Occurrence = n
 		records[i] = e.Record()
 	}
-	return pipeline.Page{Records: records, Next: next, Position: time.Now()}, nil
-}
-
-// BenchmarkPipeline measures EPM pages of 500 records through decode →
-// normalize → Avro encode → synchronous produce (acks=all) to an
-// in-process Kafka → checkpoint on the compacted topic: one op is one page.
-func BenchmarkPipeline(b *testing.B) {
-	ctx := context.Background()
-	body := pageBody(b, epm.MaxPageSize)
-	k := testkit.NewKafka(b)
-	reg := testkit.NewRegistry(b)
-	kcfg := kafkax.Config{Brokers: k.Brokers()}
-	if err := kafkax.EnsureTopics(ctx, kcfg,
-		kafkax.CheckpointTopicSpec("pollers.checkpoints", -1),
-		kafkax.TopicSpec{Name: "epm.audit", Partitions: 3, ReplicationFactor: -1},
-		kafkax.TopicSpec{Name: "pollers.deadletter", Partitions: 1, ReplicationFactor: -1},
-	); err != nil {
-		b.Fatal(err)
-	}
-	srCl, err := serde.NewClient(serde.Options{URL: reg.URL()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	enc, err := serde.Register(ctx, srCl, "epm.audit", event.AuditSchema.Text, event.AuditSchema.Example)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dlEnc, err := serde.Register(ctx, srCl, "pollers.deadletter", event.DeadLetterSchema.Text, event.DeadLetterSchema.Example)
-	if err != nil {
-		b.Fatal(err)
-	}
-	store, err := checkpoint.NewKafkaStore(ctx, kcfg, "pollers.checkpoints")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	w, err := kafkax.NewWriter(kcfg, "", 2000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
-
-	src := &replaySource{body: body, pages: b.N, finished: make(chan struct{})}
-	r, err := pipeline.New(pipeline.Options{
-		Producer:          w,
-		Checkpoints:       store,
-		Encoders:          map[string]pipeline.Encoder{"epm.audit": enc},
-		DeadLetterTopic:   "pollers.deadletter",
-		DeadLetterEncoder: dlEnc,
-		PollInterval:      time.Hour,
-	}, pipeline.Stream{Source: src, Normalize: epm.NewNormalizer("BENCH", benchSet), Topic: "epm.audit", Vendor: epm.Vendor, Tenant: "BENCH"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	b.SetBytes(int64(len(body)))
-	b.ResetTimer()
-	start := time.Now()
-	done := make(chan error, 1)
-	go func() { done <- r.Run(runCtx) }()
-	<-src.finished
-	elapsed := time.Since(start)
-	b.StopTimer()
-	runtime.ReadMemStats(&after)
-	cancel()
-	if err := <-done; err != nil {
-		b.Fatal(err)
-	}
-	records := float64(b.N * epm.MaxPageSize)
-	b.ReportMetric(records/elapsed.Seconds(), "records/s")
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/records, "allocs/record")
-	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/records, "B/record")
+	return pipeline.Page{Records: records, Position: time.Now()}, nil
 }
 
 // BenchmarkNormalizeEncode measures the CPU-bound part alone: decoding a

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/auditstream/auditstream/services/poller-epm/epmsim"
 	"github.com/auditstream/auditstream/services/poller-epm/internal/epm"
 	"github.com/auditstream/auditstream/shared/checkpoint"
@@ -23,7 +21,6 @@ import (
 	"github.com/auditstream/auditstream/shared/kafkax"
 	"github.com/auditstream/auditstream/shared/pipeline"
 	"github.com/auditstream/auditstream/shared/poller"
-	"github.com/auditstream/auditstream/shared/serde"
 	"github.com/auditstream/auditstream/shared/testkit"
 )
 
@@ -169,142 +166,21 @@ func (w *world) loadService(t *testing.T) poller.Service {
 	return service(&cfg)
 }
 
-// consumed reads every message of topic with another Kafka client than the
-// poller's (franz-go's kgo), up to the end offsets at the time of the call,
-// and decodes each value with the schema the registry holds for its id.
+// consumed reads and decodes every event in topic (testkit.Consume).
 func (w *world) consumed(t *testing.T, topic string) []map[string]any {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ends := w.endOffsets(t, topic)
-	remaining := int64(0)
-	for _, e := range ends {
-		remaining += e
-	}
-	if remaining == 0 {
-		return nil
-	}
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(w.kafka.Brokers()...),
-		kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	srCl, err := serde.NewClient(serde.Options{URL: w.registry.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := serde.NewDecoder(srCl)
-	var out []map[string]any
-	for remaining > 0 {
-		fetches := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("consume %s: %v (%d messages short)", topic, err, remaining)
-		}
-		fetches.EachError(func(topic string, p int32, err error) { t.Fatalf("consume %s/%d: %v", topic, p, err) })
-		fetches.EachRecord(func(r *kgo.Record) {
-			if r.Offset >= ends[int(r.Partition)] {
-				return // produced after the call
-			}
-			remaining--
-			var v map[string]any
-			if _, err := dec.Decode(ctx, r.Value, &v); err != nil {
-				t.Fatalf("decode %s/%d@%d: %v", topic, r.Partition, r.Offset, err)
-			}
-			if v["event_id"] != nil && v["event_id"] != string(r.Key) {
-				t.Fatalf("key %q differs from event_id %v", r.Key, v["event_id"])
-			}
-			out = append(out, v)
-		})
-	}
-	return out
+	return testkit.Consume(t, w.kafka, w.registry.URL(), topic)
 }
 
-// endOffsets returns the end offset of each partition of topic (none when
-// the topic does not exist yet).
-func (w *world) endOffsets(t *testing.T, topic string) map[int]int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cl, err := kafkax.NewClient(kafkax.Config{Brokers: w.kafka.Brokers()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer kafkax.CloseClient(cl)
-	ends, err := kafkax.EndOffsets(ctx, cl, topic)
-	if err != nil {
-		return nil
-	}
-	return ends
-}
-
-// producedCount reads the number of messages in topic (sum of end offsets).
+// producedCount is the number of messages in topic.
 func (w *world) producedCount(t *testing.T, topic string) int64 {
-	t.Helper()
-	var n int64
-	for _, e := range w.endOffsets(t, topic) {
-		n += e
-	}
-	return n
-}
-
-// countIDs counts the events of each event id.
-func countIDs(events []map[string]any) map[string]int {
-	c := map[string]int{}
-	for _, e := range events {
-		c[e["event_id"].(string)]++
-	}
-	return c
-}
-
-// waitFor polls cond until it holds, or fails the test after timeout.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// runPoller runs svc in process until stop is called; stop returns Run's
-// error.
-func runPoller(ctx context.Context, svc poller.Service) (stop func() error) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- poller.Run(ctx, svc) }()
-	return func() error {
-		cancel()
-		return <-done
-	}
+	return testkit.Produced(t, w.kafka, topic)
 }
 
 // checkExactlyOnce fails unless every expected event arrived, nothing
 // else did, and at most maxDups events repeat; it returns the repeats.
 func checkExactlyOnce(t *testing.T, events []map[string]any, want map[string]string, maxDups int) int {
 	t.Helper()
-	counts := countIDs(events)
-	dups := 0
-	for id, set := range want {
-		switch c := counts[id]; {
-		case c == 0:
-			t.Fatalf("event %s of set %s lost", id, set)
-		case c > 1:
-			dups += c - 1
-		}
-	}
-	if len(counts) != len(want) {
-		t.Fatalf("%d distinct events, want %d", len(counts), len(want))
-	}
-	if dups > maxDups {
-		t.Fatalf("%d duplicates, at most %d allowed", dups, maxDups)
-	}
-	return dups
+	return testkit.CheckDelivered(t, want, testkit.CountIDs(events), maxDups)
 }
 
 // checkpoints returns the checkpoints of the checkpoint topic by stream,
@@ -387,11 +263,11 @@ func TestEndToEnd(t *testing.T) {
 	}
 	w := newWorld(t, []int{2000, 1200, 600}, true)
 	svc := w.loadService(t)
-	stop := runPoller(context.Background(), svc)
-	waitFor(t, "the first records", 30*time.Second, func() bool { return w.producedCount(t, "epm.audit") > 300 })
+	stop := testkit.RunPoller(context.Background(), svc)
+	testkit.WaitFor(t, "the first records", 30*time.Second, func() bool { return w.producedCount(t, "epm.audit") > 300 })
 	added := w.addSet(700)
 	want := w.expected(t)
-	waitFor(t, "every record", 90*time.Second, func() bool {
+	testkit.WaitFor(t, "every record", 90*time.Second, func() bool {
 		return w.producedCount(t, "epm.audit") >= int64(len(want)) && w.caughtUp(t)
 	})
 	if err := stop(); err != nil {
@@ -471,14 +347,14 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	before := w.producedCount(t, "epm.audit")
-	stop = runPoller(context.Background(), w.loadService(t))
-	waitFor(t, "the records of the reset sets", 60*time.Second, func() bool {
+	stop = testkit.RunPoller(context.Background(), w.loadService(t))
+	testkit.WaitFor(t, "the records of the reset sets", 60*time.Second, func() bool {
 		return w.producedCount(t, "epm.audit") >= before+int64(len(again)) && w.caughtUp(t)
 	})
 	if err := stop(); err != nil {
 		t.Fatalf("poller: %v", err)
 	}
-	counts := countIDs(w.consumed(t, "epm.audit"))
+	counts := testkit.CountIDs(w.consumed(t, "epm.audit"))
 	for id, set := range want {
 		wantCount := 1
 		if again[id] != "" {
@@ -511,8 +387,6 @@ type stoppingStore struct {
 	cursor atomic.Value // the cursor of the triggering save, for the log
 }
 
-var errKilled = errors.New("process killed")
-
 // inBurst reports whether cp stops inside the burst of w's first set.
 func (s *stoppingStore) inBurst(cp checkpoint.Checkpoint) bool {
 	var c struct {
@@ -527,7 +401,7 @@ func (s *stoppingStore) inBurst(cp checkpoint.Checkpoint) bool {
 
 func (s *stoppingStore) Save(ctx context.Context, cp checkpoint.Checkpoint) error {
 	if s.dead.Load() {
-		return errKilled
+		return testkit.ErrKilled
 	}
 	n := s.saves.Add(1)
 	if (s.midBurst && s.inBurst(cp)) || (!s.midBurst && n == s.at) {
@@ -535,7 +409,7 @@ func (s *stoppingStore) Save(ctx context.Context, cp checkpoint.Checkpoint) erro
 		s.cursor.Store(position(cp))
 		if s.crash {
 			s.cancel()
-			return errKilled
+			return testkit.ErrKilled
 		}
 		err := s.Store.Save(ctx, cp)
 		s.cancel()
@@ -611,21 +485,21 @@ func TestRestartSafety(t *testing.T) {
 	for _, more := range []int64{300, 700} {
 		svc := w.loadService(t)
 		after := w.producedCount(t, "epm.audit") + more
-		stop := runPoller(context.Background(), svc)
-		waitFor(t, fmt.Sprintf("%d records", after), 60*time.Second, func() bool { return w.producedCount(t, "epm.audit") >= after })
+		stop := testkit.RunPoller(context.Background(), svc)
+		testkit.WaitFor(t, fmt.Sprintf("%d records", after), 60*time.Second, func() bool { return w.producedCount(t, "epm.audit") >= after })
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
 		stops++
-		if n := len(countIDs(w.consumed(t, "epm.audit"))); n >= len(want) {
+		if n := len(testkit.CountIDs(w.consumed(t, "epm.audit"))); n >= len(want) {
 			t.Fatalf("the backfill finished (%d events) before stop %d meant to interrupt it", n, stops)
 		}
 	}
 	// The last run finishes the backfill.
 	svc := w.loadService(t)
-	stop := runPoller(context.Background(), svc)
-	waitFor(t, "every record", 60*time.Second, func() bool {
-		return len(countIDs(w.consumed(t, "epm.audit"))) >= len(want) && w.caughtUp(t)
+	stop := testkit.RunPoller(context.Background(), svc)
+	testkit.WaitFor(t, "every record", 60*time.Second, func() bool {
+		return len(testkit.CountIDs(w.consumed(t, "epm.audit"))) >= len(want) && w.caughtUp(t)
 	})
 	if err := stop(); err != nil {
 		t.Fatal(err)

@@ -2,44 +2,14 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/auditstream/auditstream/shared/testkit"
 )
-
-// buildBinary builds poller-epm as a user would run it.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "poller-epm")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// startBinary starts the poller process with w's environment; its logs go
-// to logFile.
-func startBinary(t *testing.T, bin string, w *world, logFile *os.File) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = os.Environ()
-	for k, v := range w.env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd
-}
 
 // TestKillDashNineMidBackfill is how an operator would try it: the real
 // binary, pointed at a simulator with expiring sessions, both rate limits,
@@ -54,7 +24,7 @@ func TestKillDashNineMidBackfill(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("SIGKILL")
 	}
-	bin := buildBinary(t)
+	bin := testkit.BuildBinary(t, ".")
 	w := newWorld(t, []int{4000, 2500, 1500}, true)
 	w.env["EPM_RATE_LIMIT"] = "20/1s,500/30s" // slow enough to kill it mid-backfill
 	want := w.expected(t)
@@ -67,20 +37,20 @@ func TestKillDashNineMidBackfill(t *testing.T) {
 	kills := 0
 	for _, more := range []int64{700, 1500, 2300} {
 		before := w.producedCount(t, "epm.audit")
-		cmd := startBinary(t, bin, w, logFile)
-		waitFor(t, "records before the kill", 60*time.Second, func() bool { return w.producedCount(t, "epm.audit") >= before+more })
+		cmd := testkit.StartBinary(t, bin, w.env, logFile)
+		testkit.WaitFor(t, "records before the kill", 60*time.Second, func() bool { return w.producedCount(t, "epm.audit") >= before+more })
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		_ = cmd.Wait()
 		kills++
-		if n := len(countIDs(w.consumed(t, "epm.audit"))); n >= len(want) {
+		if n := len(testkit.CountIDs(w.consumed(t, "epm.audit"))); n >= len(want) {
 			t.Fatalf("the backfill finished (%d events) before kill %d", n, kills)
 		}
 	}
-	cmd := startBinary(t, bin, w, logFile)
-	waitFor(t, "every record", 120*time.Second, func() bool {
-		return len(countIDs(w.consumed(t, "epm.audit"))) >= len(want) && w.caughtUp(t)
+	cmd := testkit.StartBinary(t, bin, w.env, logFile)
+	testkit.WaitFor(t, "every record", 120*time.Second, func() bool {
+		return len(testkit.CountIDs(w.consumed(t, "epm.audit"))) >= len(want) && w.caughtUp(t)
 	})
 	// A clean stop this time: SIGTERM, exit status 0.
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -16,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/auditstream/auditstream/shared/simkit"
 )
 
 // maxBody bounds a request body the server reads.
@@ -29,19 +27,15 @@ type Server struct {
 	mux *http.ServeMux
 	st  store
 
-	authMu   sync.Mutex
-	tokens   map[string]time.Time // access token → expiry
-	limiters map[string]*rate.Limiter
-
-	faultMu  sync.Mutex
-	faultRng *rand.Rand
-	failNext []int
+	tokens  *simkit.Tokens
+	faults  *simkit.Faults
+	handler http.Handler // mux, logged
 
 	servedMu sync.Mutex
 	served   []Served
 
 	stats struct {
-		requests, ok, truncated, badRequests, unauthorized, rateLimited, serverErrors, tokensIssued, tokensRejected atomic.Int64
+		requests, ok, truncated, badRequests, unauthorized, rateLimited, serverErrors atomic.Int64
 	}
 }
 
@@ -84,17 +78,20 @@ type Served struct {
 func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg:      cfg,
-		mux:      http.NewServeMux(),
-		tokens:   map[string]time.Time{},
-		limiters: map[string]*rate.Limiter{},
-		faultRng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6661756c74)),
+		cfg: cfg,
+		mux: http.NewServeMux(),
+		tokens: simkit.NewTokens(simkit.TokenConfig{
+			Realm: "avevasim", ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TTL: cfg.TokenTTL,
+			StaticToken: cfg.StaticToken, RateLimit: cfg.RateLimit, Burst: cfg.Burst, Clock: cfg.Clock,
+		}),
+		faults: simkit.NewFaults(simkit.FaultConfig{Seed: cfg.Seed, Rate: cfg.FaultRate, Statuses: cfg.FaultStatuses}),
 	}
 	s.st.reports = map[string][]*entry{}
 	s.st.gen = newGenerator(cfg)
-	s.mux.HandleFunc("POST "+TokenPath, s.handleToken)
+	s.mux.Handle("POST "+TokenPath, s.tokens)
 	s.mux.HandleFunc("POST "+IntegrationPath+"{report}", s.handleUsage)
 	s.mux.HandleFunc("GET "+AuditPath, s.handleAudit)
+	s.handler = simkit.Logged(cfg.Logger, s.mux)
 	return s
 }
 
@@ -102,30 +99,7 @@ func New(cfg Config) *Server {
 func (s *Server) Handler() http.Handler { return s }
 
 // ServeHTTP answers the token endpoint and the report endpoints.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	s.mux.ServeHTTP(sw, r)
-	s.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request served",
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("query", r.URL.RawQuery),
-		slog.Int("status", sw.status),
-		slog.Bool("has_token", r.Header.Get("Authorization") != ""),
-		slog.Duration("duration", time.Since(start)))
-}
-
-// statusWriter remembers the status a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-// WriteHeader records status and passes it on.
-func (w *statusWriter) WriteHeader(status int) {
-	w.status = status
-	w.ResponseWriter.WriteHeader(status)
-}
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Stats returns the counters so far.
 func (s *Server) Stats() Stats {
@@ -137,8 +111,8 @@ func (s *Server) Stats() Stats {
 		Unauthorized:   s.stats.unauthorized.Load(),
 		RateLimited:    s.stats.rateLimited.Load(),
 		ServerErrors:   s.stats.serverErrors.Load(),
-		TokensIssued:   s.stats.tokensIssued.Load(),
-		TokensRejected: s.stats.tokensRejected.Load(),
+		TokensIssued:   s.tokens.Issued(),
+		TokensRejected: s.tokens.Rejected(),
 	}
 }
 
@@ -152,29 +126,7 @@ func (s *Server) Served() []Served {
 // FailNext makes the next n authorized report requests fail with status
 // (any status; 429 and 503 carry Retry-After: 1, 502 and 504 an HTML
 // body). Calls queue up.
-func (s *Server) FailNext(n int, status int) {
-	s.faultMu.Lock()
-	defer s.faultMu.Unlock()
-	for range n {
-		s.failNext = append(s.failNext, status)
-	}
-}
-
-// injected returns the fault chosen for a request: a queued one first,
-// then a random one at the configured rate; 0 for none.
-func (s *Server) injected() int {
-	s.faultMu.Lock()
-	defer s.faultMu.Unlock()
-	switch {
-	case len(s.failNext) > 0:
-		status := s.failNext[0]
-		s.failNext = s.failNext[1:]
-		return status
-	case s.cfg.FaultRate > 0 && s.faultRng.Float64() < s.cfg.FaultRate:
-		return s.cfg.FaultStatuses[s.faultRng.IntN(len(s.cfg.FaultStatuses))]
-	}
-	return 0
-}
+func (s *Server) FailNext(n int, status int) { s.faults.FailNext(n, status) }
 
 // problem is the JSON body of every non-200 report answer but the gateway
 // errors 502 and 504.
@@ -184,20 +136,6 @@ type problem struct {
 	Detail string `json:"detail"`
 }
 
-// writeJSON writes v as JSON with status, without HTML escaping.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		http.Error(w, "encode response", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
-}
-
 // fail answers a report request with status and counts it.
 func (s *Server) fail(w http.ResponseWriter, status int, detail string) {
 	switch {
@@ -205,25 +143,14 @@ func (s *Server) fail(w http.ResponseWriter, status int, detail string) {
 		s.stats.unauthorized.Add(1)
 	case status == http.StatusTooManyRequests:
 		s.stats.rateLimited.Add(1)
-		if w.Header().Get("Retry-After") == "" {
-			w.Header().Set("Retry-After", "1")
-		}
 	case status >= 500:
 		s.stats.serverErrors.Add(1)
 	default:
 		s.stats.badRequests.Add(1)
 	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
+	if !simkit.WriteFailure(w, status) {
+		simkit.WriteJSON(w, status, problem{Status: status, Title: http.StatusText(status), Detail: detail})
 	}
-	if status == http.StatusBadGateway || status == http.StatusGatewayTimeout {
-		text := fmt.Sprintf("%d %s", status, http.StatusText(status))
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(status)
-		_, _ = fmt.Fprintf(w, "<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n</body>\r\n</html>\r\n", text, text)
-		return
-	}
-	writeJSON(w, status, problem{Status: status, Title: http.StatusText(status), Detail: detail})
 }
 
 // handleUsage answers POST /reports/v1/integration/{report}.
@@ -279,12 +206,12 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 	if !ok {
 		return false
 	}
-	if d, limited := s.limit(token); limited {
+	if d, limited := s.tokens.Limit(token); limited {
 		w.Header().Set("Retry-After", strconv.Itoa(d))
 		s.fail(w, http.StatusTooManyRequests, fmt.Sprintf("rate limit exceeded, retry after %d s", d))
 		return false
 	}
-	if status := s.injected(); status != 0 {
+	if status, _ := s.faults.Next(); status != 0 {
 		s.fail(w, status, http.StatusText(status))
 		return false
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditstream/auditstream/shared/simkit"
 )
 
 const testToken = "sim-token"
@@ -333,7 +335,7 @@ func TestAuth(t *testing.T) {
 			t.Errorf("Authorization %q: %d", auth, code)
 		}
 	}
-	token := func(form url.Values, basic bool) (int, tokenResponse) {
+	token := func(form url.Values, basic bool) (int, simkit.TokenResponse) {
 		req := httptest.NewRequest("POST", TokenPath, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if basic {
@@ -341,7 +343,7 @@ func TestAuth(t *testing.T) {
 		}
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
-		var tr tokenResponse
+		var tr simkit.TokenResponse
 		_ = json.Unmarshal(rec.Body.Bytes(), &tr)
 		return rec.Code, tr
 	}

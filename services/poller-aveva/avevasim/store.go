@@ -7,6 +7,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/auditstream/auditstream/shared/simkit"
 )
 
 // Record is one record as the simulator serves it: the ground truth a test
@@ -144,26 +146,13 @@ func (s *Server) Records(report string) []Record {
 // report at instants between the previous tick and now, as a live account
 // would. The returned channel is closed once it has stopped.
 func (s *Server) StartGrowing(ctx context.Context, every time.Duration, n int) <-chan struct{} {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(every)
-		defer tick.Stop()
-		last := s.cfg.Clock()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			now := s.cfg.Clock()
+	return simkit.Start(ctx, func(ctx context.Context) {
+		simkit.Grow(ctx, every, s.cfg.Clock, func(after, until time.Time) {
 			for _, r := range Reports {
-				s.Add(r, last, now, n)
+				s.Add(r, after, until, n)
 			}
-			last = now
-		}
-	}()
-	return done
+		})
+	})
 }
 
 // query is one parsed report request.

@@ -1,11 +1,7 @@
 package epmsim
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"regexp"
@@ -14,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/auditstream/auditstream/shared/simkit"
 )
 
 // dateLayout is the only accepted form of DateFrom and DateTo.
@@ -33,9 +31,8 @@ type Server struct {
 	sessions   map[string]*session // token → session
 	sessionSeq int64
 
-	faultMu  sync.Mutex
-	faultRng *rand.Rand
-	failNext []int
+	faults  *simkit.Faults
+	handler http.Handler // route, logged
 
 	stats struct {
 		requests, ok, badRequests, unauthorized, forbidden, rateLimited, serverErrors,
@@ -77,8 +74,9 @@ func New(cfg Config) *Server {
 		cfg:      cfg,
 		limiter:  newLimiter(cfg.Limits),
 		sessions: map[string]*session{},
-		faultRng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6661756c74)),
+		faults:   simkit.NewFaults(simkit.FaultConfig{Seed: cfg.Seed, Rate: cfg.FaultRate, Statuses: cfg.FaultStatuses}),
 	}
+	s.handler = simkit.Logged(cfg.Logger, http.HandlerFunc(s.route))
 	s.st.byID = map[string]*simSet{}
 	s.st.gen = newGenerator(cfg.Seed)
 	return s
@@ -108,54 +106,10 @@ func (s *Server) Stats() Stats {
 // FailNext makes the next n authorized manager calls within the rate
 // limits fail with status (429 and 503 carry Retry-After: 1, 502 and 504 an
 // HTML body). Calls queue up in order.
-func (s *Server) FailNext(n int, status int) {
-	s.faultMu.Lock()
-	defer s.faultMu.Unlock()
-	for range n {
-		s.failNext = append(s.failNext, status)
-	}
-}
-
-// injected returns the status a manager call fails with, or 0.
-func (s *Server) injected() int {
-	s.faultMu.Lock()
-	defer s.faultMu.Unlock()
-	switch {
-	case len(s.failNext) > 0:
-		status := s.failNext[0]
-		s.failNext = s.failNext[1:]
-		return status
-	case s.cfg.FaultRate > 0 && s.faultRng.Float64() < s.cfg.FaultRate:
-		return s.cfg.FaultStatuses[s.faultRng.IntN(len(s.cfg.FaultStatuses))]
-	}
-	return 0
-}
-
-// statusWriter remembers the status a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-// WriteHeader records status and passes it on.
-func (w *statusWriter) WriteHeader(status int) {
-	w.status = status
-	w.ResponseWriter.WriteHeader(status)
-}
+func (s *Server) FailNext(n int, status int) { s.faults.FailNext(n, status) }
 
 // ServeHTTP routes a request to the dispatcher or the manager.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	s.route(sw, r)
-	s.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request served",
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("query", r.URL.RawQuery),
-		slog.Int("status", sw.status),
-		slog.Bool("has_token", r.Header.Get("Authorization") != ""),
-		slog.Duration("duration", time.Since(start)))
-}
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // apiPath splits the path after "EPM/API/" into the optional version and
 // the rest; ok is false for a path outside the API.
@@ -232,7 +186,7 @@ func (s *Server) serveManager(w http.ResponseWriter, r *http.Request, path strin
 		s.fail(w, http.StatusTooManyRequests, "EPM000008E", fmt.Sprintf("Too many requests; retry after %d s.", retryAfter))
 		return
 	}
-	if status := s.injected(); status != 0 {
+	if status, _ := s.faults.Next(); status != 0 {
 		s.fail(w, status, "EPM000009E", http.StatusText(status))
 		return
 	}
@@ -430,19 +384,10 @@ type apiError struct {
 	ErrorMessage string `json:"ErrorMessage"`
 }
 
-// writeJSON writes v as JSON with status. HTML characters are not escaped,
-// as in the records themselves.
+// writeJSON writes v as JSON with status, as application/json in UTF-8.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		http.Error(w, "encode response", http.StatusInternalServerError)
-		return
-	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	simkit.WriteJSON(w, status, v)
 }
 
 // writeError writes the vendor's error shape.
@@ -459,23 +404,12 @@ func (s *Server) fail(w http.ResponseWriter, status int, code, msg string) {
 		s.stats.forbidden.Add(1)
 	case status == http.StatusTooManyRequests:
 		s.stats.rateLimited.Add(1)
-		if w.Header().Get("Retry-After") == "" {
-			w.Header().Set("Retry-After", "1")
-		}
 	case status >= 500:
 		s.stats.serverErrors.Add(1)
 	default:
 		s.stats.badRequests.Add(1)
 	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
+	if !simkit.WriteFailure(w, status) {
+		writeError(w, status, code, msg)
 	}
-	if status == http.StatusBadGateway || status == http.StatusGatewayTimeout {
-		text := fmt.Sprintf("%d %s", status, http.StatusText(status))
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(status)
-		_, _ = fmt.Fprintf(w, "<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n</body>\r\n</html>\r\n", text, text)
-		return
-	}
-	writeError(w, status, code, msg)
 }

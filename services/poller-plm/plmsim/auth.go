@@ -1,110 +1,26 @@
 package plmsim
 
 import (
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
-	"math"
 	"net/http"
 	"strings"
-	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/auditstream/auditstream/shared/simkit"
 )
-
-// expiredTokenMemory is how long an expired token is remembered, so that it
-// is answered EXPIRED_TOKEN rather than INVALID_TOKEN.
-const expiredTokenMemory = 24 * time.Hour
-
-// tokenResponse is the token endpoint's answer.
-type tokenResponse struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"`
-}
-
-// oauthError is an OAuth2 error answer (RFC 6749 section 5.2).
-type oauthError struct {
-	Error            string `json:"error"`
-	ErrorDescription string `json:"error_description"`
-}
-
-// handleToken answers POST /authentication/v2/token: the client-credentials
-// grant, with the client authenticated by HTTP Basic or by the form fields
-// client_id and client_secret.
-func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	if err := r.ParseForm(); err != nil {
-		s.stats.tokensRejected.Add(1)
-		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "the body is not a valid form"})
-		return
-	}
-	id, secret, ok := r.BasicAuth()
-	if !ok {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	if !equal(id, s.cfg.ClientID) || !equal(secret, s.cfg.ClientSecret) {
-		s.stats.tokensRejected.Add(1)
-		w.Header().Set("WWW-Authenticate", `Basic realm="plmsim"`)
-		writeJSON(w, http.StatusUnauthorized, oauthError{"invalid_client", "the client credentials are not valid"})
-		return
-	}
-	if gt := r.PostForm.Get("grant_type"); gt != "client_credentials" {
-		s.stats.tokensRejected.Add(1)
-		writeJSON(w, http.StatusBadRequest, oauthError{"unsupported_grant_type", "grant_type must be client_credentials"})
-		return
-	}
-
-	var b [24]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails.
-	token := hex.EncodeToString(b[:])
-	now := s.cfg.Clock()
-	s.authMu.Lock()
-	for t, exp := range s.tokens {
-		if now.Sub(exp) > expiredTokenMemory {
-			delete(s.tokens, t)
-			delete(s.limiters, t)
-		}
-	}
-	s.tokens[token] = now.Add(s.cfg.TokenTTL)
-	s.authMu.Unlock()
-	s.stats.tokensIssued.Add(1)
-	writeJSON(w, http.StatusOK, tokenResponse{
-		AccessToken: token,
-		TokenType:   "Bearer",
-		ExpiresIn:   max(1, int64(s.cfg.TokenTTL.Seconds())),
-	})
-}
-
-// equal compares secrets in constant time.
-func equal(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
 
 // authorize checks the bearer token and the X-user-id header of a
 // system-logs request and returns the token, or answers 401 and reports false.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (string, bool) {
-	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	token = strings.TrimSpace(token)
-	if !strings.EqualFold(scheme, "Bearer") || token == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="plmsim"`)
+	token, state := s.tokens.Authenticate(w, r)
+	switch state {
+	case simkit.TokenMissing:
 		s.fail(w, http.StatusUnauthorized, "MISSING_TOKEN", "the request has no Authorization: Bearer token")
 		return "", false
-	}
-	if s.cfg.StaticToken == "" || !equal(token, s.cfg.StaticToken) {
-		s.authMu.Lock()
-		exp, known := s.tokens[token]
-		s.authMu.Unlock()
-		switch {
-		case !known:
-			w.Header().Set("WWW-Authenticate", `Bearer realm="plmsim", error="invalid_token", error_description="unknown token"`)
-			s.fail(w, http.StatusUnauthorized, "INVALID_TOKEN", "the bearer token is not valid")
-			return "", false
-		case !s.cfg.Clock().Before(exp):
-			w.Header().Set("WWW-Authenticate", `Bearer realm="plmsim", error="invalid_token", error_description="token expired"`)
-			s.fail(w, http.StatusUnauthorized, "EXPIRED_TOKEN", "the bearer token has expired")
-			return "", false
-		}
+	case simkit.TokenUnknown:
+		s.fail(w, http.StatusUnauthorized, "INVALID_TOKEN", "the bearer token is not valid")
+		return "", false
+	case simkit.TokenExpired:
+		s.fail(w, http.StatusUnauthorized, "EXPIRED_TOKEN", "the bearer token has expired")
+		return "", false
 	}
 	user := strings.TrimSpace(r.Header.Get("X-user-id"))
 	if user == "" {
@@ -118,30 +34,4 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (string, bool
 	}
 	s.fail(w, http.StatusUnauthorized, "UNKNOWN_USER_ID", "the X-user-id user is not allowed for this application")
 	return "", false
-}
-
-// limit takes one request from token's bucket. When the bucket is empty it
-// reports true and the whole seconds after which a request will pass.
-func (s *Server) limit(token string) (retryAfter int, limited bool) {
-	if s.cfg.RateLimit <= 0 {
-		return 0, false
-	}
-	now := s.cfg.Clock()
-	s.authMu.Lock()
-	lim, ok := s.limiters[token]
-	if !ok {
-		lim = rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.Burst)
-		s.limiters[token] = lim
-	}
-	s.authMu.Unlock()
-	res := lim.ReserveN(now, 1)
-	if !res.OK() {
-		return 1, true
-	}
-	d := res.DelayFrom(now)
-	if d <= 0 {
-		return 0, false
-	}
-	res.CancelAt(now)
-	return max(1, int(math.Ceil(d.Seconds()))), true
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditstream/auditstream/shared/simkit"
 )
 
 func TestTokenEndpoint(t *testing.T) {
@@ -40,12 +42,12 @@ func TestTokenEndpoint(t *testing.T) {
 			}
 			switch {
 			case tt.wantStatus == http.StatusOK:
-				var tr tokenResponse
+				var tr simkit.TokenResponse
 				if err := json.Unmarshal(body, &tr); err != nil || tr.AccessToken == "" || tr.TokenType != "Bearer" || tr.ExpiresIn != 90 {
 					t.Fatalf("token response %s, want a Bearer token expiring in 90 s", body)
 				}
 			case tt.wantError != "":
-				var oe oauthError
+				var oe simkit.OAuthError
 				if err := json.Unmarshal(body, &oe); err != nil || oe.Error != tt.wantError {
 					t.Fatalf("error body %s, want error %q", body, tt.wantError)
 				}

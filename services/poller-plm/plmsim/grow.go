@@ -3,6 +3,8 @@ package plmsim
 import (
 	"context"
 	"time"
+
+	"github.com/auditstream/auditstream/shared/simkit"
 )
 
 // itemShare is the share of item records among records added by Grow.
@@ -14,31 +16,14 @@ const itemShare = 0.6
 // about 60% item and 40% system records, with occasional bursts sharing a
 // millisecond. Run it in a goroutine the caller owns, or use StartGrowing.
 func (s *Server) Grow(ctx context.Context, every time.Duration, n int) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	last := s.cfg.Clock()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := s.cfg.Clock()
-		s.GrowSpan(last, now, n)
-		last = now
-	}
+	simkit.Grow(ctx, every, s.cfg.Clock, func(after, until time.Time) { s.GrowSpan(after, until, n) })
 }
 
 // StartGrowing runs Grow in a new goroutine. The goroutine lives until ctx
 // is done; the returned channel is closed when it has returned, so the owner
 // cancels ctx and then waits for the channel.
 func (s *Server) StartGrowing(ctx context.Context, every time.Duration, n int) <-chan struct{} {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.Grow(ctx, every, n)
-	}()
-	return done
+	return simkit.Start(ctx, func(ctx context.Context) { s.Grow(ctx, every, n) })
 }
 
 // GrowSpan adds n records of either type with instants in (after, until], as

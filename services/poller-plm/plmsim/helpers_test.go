@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/auditstream/auditstream/shared/simkit"
 )
 
 // testNow is the fake clock's start: a Sunday noon in New York.
@@ -79,7 +81,7 @@ func (e *env) newToken() string {
 	if resp.StatusCode != http.StatusOK {
 		e.t.Fatalf("token: status %d: %s", resp.StatusCode, body)
 	}
-	var tr tokenResponse
+	var tr simkit.TokenResponse
 	if err := json.Unmarshal(body, &tr); err != nil {
 		e.t.Fatalf("token: %v", err)
 	}

@@ -2,19 +2,15 @@ package plmsim
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/auditstream/auditstream/shared/simkit"
 )
 
 // Paths the server answers.
@@ -30,17 +26,12 @@ type Server struct {
 	mux *http.ServeMux
 	st  store
 
-	authMu   sync.Mutex
-	tokens   map[string]time.Time // access token → expiry
-	limiters map[string]*rate.Limiter
-
-	faultMu  sync.Mutex
-	faultRng *rand.Rand
-	failNext []int // statuses the next requests fail with, in order
-	slowNext []time.Duration
+	tokens  *simkit.Tokens
+	faults  *simkit.Faults
+	handler http.Handler // mux, logged
 
 	stats struct {
-		requests, ok, badRequests, unauthorized, rateLimited, serverErrors, slow, tokensIssued, tokensRejected atomic.Int64
+		requests, ok, badRequests, unauthorized, rateLimited, serverErrors, slow atomic.Int64
 	}
 }
 
@@ -71,16 +62,21 @@ type Stats struct {
 func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg:      cfg,
-		mux:      http.NewServeMux(),
-		tokens:   map[string]time.Time{},
-		limiters: map[string]*rate.Limiter{},
-		faultRng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6661756c74)),
+		cfg: cfg,
+		mux: http.NewServeMux(),
+		tokens: simkit.NewTokens(simkit.TokenConfig{
+			Realm: "plmsim", ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TTL: cfg.TokenTTL,
+			StaticToken: cfg.StaticToken, RateLimit: cfg.RateLimit, Burst: cfg.Burst, Clock: cfg.Clock,
+		}),
+		faults: simkit.NewFaults(simkit.FaultConfig{
+			Seed: cfg.Seed, Rate: cfg.FaultRate, Statuses: cfg.FaultStatuses, SlowRate: cfg.SlowRate, SlowDelay: cfg.SlowDelay,
+		}),
 	}
 	s.st.logs = map[string][]*entry{}
 	s.st.gen = newGenerator(cfg)
-	s.mux.HandleFunc("POST "+TokenPath, s.handleToken)
+	s.mux.Handle("POST "+TokenPath, s.tokens)
 	s.mux.HandleFunc("GET "+systemLogsPath, s.handleSystemLogs)
+	s.handler = simkit.Logged(cfg.Logger, s.mux)
 	return s
 }
 
@@ -88,30 +84,7 @@ func New(cfg Config) *Server {
 func (s *Server) Handler() http.Handler { return s }
 
 // ServeHTTP answers the token endpoint and the system-logs endpoint.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	s.mux.ServeHTTP(sw, r)
-	s.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request served",
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("query", r.URL.RawQuery),
-		slog.Int("status", sw.status),
-		slog.Bool("has_token", r.Header.Get("Authorization") != ""),
-		slog.Duration("duration", time.Since(start)))
-}
-
-// statusWriter remembers the status a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-// WriteHeader records status and passes it on.
-func (w *statusWriter) WriteHeader(status int) {
-	w.status = status
-	w.ResponseWriter.WriteHeader(status)
-}
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Stats returns the counters so far.
 func (s *Server) Stats() Stats {
@@ -123,8 +96,8 @@ func (s *Server) Stats() Stats {
 		RateLimited:    s.stats.rateLimited.Load(),
 		ServerErrors:   s.stats.serverErrors.Load(),
 		Slow:           s.stats.slow.Load(),
-		TokensIssued:   s.stats.tokensIssued.Load(),
-		TokensRejected: s.stats.tokensRejected.Load(),
+		TokensIssued:   s.tokens.Issued(),
+		TokensRejected: s.tokens.Rejected(),
 	}
 }
 
@@ -132,64 +105,17 @@ func (s *Server) Stats() Stats {
 // (any status; 429 and 503 carry Retry-After: 1, 502 and 504 an HTML body).
 // Calls queue up: FailNext(1, 502) then FailNext(1, 503) fails one request
 // with each, in that order.
-func (s *Server) FailNext(n int, status int) {
-	s.faultMu.Lock()
-	defer s.faultMu.Unlock()
-	for range n {
-		s.failNext = append(s.failNext, status)
-	}
-}
+func (s *Server) FailNext(n int, status int) { s.faults.FailNext(n, status) }
 
 // SlowNext delays the answer to each of the next n authorized system-logs
 // requests by d (real time), or until the client goes away.
-func (s *Server) SlowNext(n int, d time.Duration) {
-	s.faultMu.Lock()
-	defer s.faultMu.Unlock()
-	for range n {
-		s.slowNext = append(s.slowNext, d)
-	}
-}
-
-// injected returns the fault and the delay chosen for a request: the queued
-// ones first, then random ones at the configured rates.
-func (s *Server) injected() (status int, delay time.Duration) {
-	s.faultMu.Lock()
-	defer s.faultMu.Unlock()
-	switch {
-	case len(s.slowNext) > 0:
-		delay, s.slowNext = s.slowNext[0], s.slowNext[1:]
-	case s.cfg.SlowRate > 0 && s.faultRng.Float64() < s.cfg.SlowRate:
-		delay = s.cfg.SlowDelay
-	}
-	switch {
-	case len(s.failNext) > 0:
-		status, s.failNext = s.failNext[0], s.failNext[1:]
-	case s.cfg.FaultRate > 0 && s.faultRng.Float64() < s.cfg.FaultRate:
-		status = s.cfg.FaultStatuses[s.faultRng.IntN(len(s.cfg.FaultStatuses))]
-	}
-	return status, delay
-}
+func (s *Server) SlowNext(n int, d time.Duration) { s.faults.SlowNext(n, d) }
 
 // apiError is the JSON body of every non-200 system-logs answer but the
 // gateway errors 502 and 504.
 type apiError struct {
 	ErrorCode string `json:"errorCode"`
 	Message   string `json:"message"`
-}
-
-// writeJSON writes v as JSON with status. HTML characters are not escaped,
-// as in the records themselves.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		http.Error(w, "encode response", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
 }
 
 // fail answers a system-logs request with status and counts it.
@@ -199,25 +125,14 @@ func (s *Server) fail(w http.ResponseWriter, status int, code, msg string) {
 		s.stats.unauthorized.Add(1)
 	case status == http.StatusTooManyRequests:
 		s.stats.rateLimited.Add(1)
-		if w.Header().Get("Retry-After") == "" {
-			w.Header().Set("Retry-After", "1")
-		}
 	case status >= 500:
 		s.stats.serverErrors.Add(1)
 	default:
 		s.stats.badRequests.Add(1)
 	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
+	if !simkit.WriteFailure(w, status) {
+		simkit.WriteJSON(w, status, apiError{ErrorCode: code, Message: msg})
 	}
-	if status == http.StatusBadGateway || status == http.StatusGatewayTimeout {
-		text := fmt.Sprintf("%d %s", status, http.StatusText(status))
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(status)
-		_, _ = fmt.Fprintf(w, "<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n</body>\r\n</html>\r\n", text, text)
-		return
-	}
-	writeJSON(w, status, apiError{ErrorCode: code, Message: msg})
 }
 
 // page is the JSON body of a system-logs answer. Items is always written
@@ -252,15 +167,15 @@ func (s *Server) handleSystemLogs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusNotFound, "TENANT_NOT_FOUND", fmt.Sprintf("tenant %q not found", r.PathValue("tenant")))
 		return
 	}
-	if d, limited := s.limit(token); limited {
+	if d, limited := s.tokens.Limit(token); limited {
 		w.Header().Set("Retry-After", fmt.Sprint(d))
 		s.fail(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", fmt.Sprintf("rate limit exceeded, retry after %d s", d))
 		return
 	}
-	status, delay := s.injected()
+	status, delay := s.faults.Next()
 	if delay > 0 {
 		s.stats.slow.Add(1)
-		if !sleep(r.Context(), delay) {
+		if !simkit.Sleep(r.Context(), delay) {
 			return
 		}
 	}
@@ -351,16 +266,4 @@ func acceptsJSON(values []string) bool {
 		}
 	}
 	return false
-}
-
-// sleep waits d and reports true, or reports false when ctx ends first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -20,18 +20,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/auditstream/auditstream/services/poller-aveva/avevasim"
+	"github.com/auditstream/auditstream/shared/simkit"
 )
 
 func main() {
@@ -82,11 +78,10 @@ func parseFlags() options {
 
 func run() error {
 	o := parseFlags()
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return fmt.Errorf("parse -log-level: %w", err)
+	log, err := simkit.NewLogger(o.logLevel)
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	sim := avevasim.New(avevasim.Config{
 		ClientID:      o.clientID,
@@ -111,58 +106,34 @@ func run() error {
 		total += sim.Add(r, busy, busy.Add(time.Hour), o.busyRecords)
 	}
 
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", o.addr, err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-
-	growing := closedChan()
-	if o.growth > 0 {
-		growing = sim.StartGrowing(ctx, time.Second, o.growth)
-	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	log.Info("avevasim listening",
-		slog.String("addr", ln.Addr().String()),
-		slog.Int("records", total),
-		slog.Int("max_records", o.maxRecords),
-		slog.Bool("inclusive_to", o.inclusiveTo),
-		slog.Float64("fault_rate", o.faultRate),
-		slog.Float64("rate_limit", o.rateLimit),
-		slog.Bool("has_static_token", o.staticToken != ""))
-
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-served:
-	}
-	stop()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		serveErr = errors.Join(serveErr, fmt.Errorf("shut down: %w", err))
-	}
-	<-growing
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", serveErr)
-	}
-	st := sim.Stats()
-	log.Info("avevasim stopped",
-		slog.Int64("requests", st.Requests),
-		slog.Int64("ok", st.OK),
-		slog.Int64("truncated", st.Truncated),
-		slog.Int64("unauthorized", st.Unauthorized),
-		slog.Int64("rate_limited", st.RateLimited),
-		slog.Int64("server_errors", st.ServerErrors))
-	return nil
-}
-
-// closedChan returns a closed channel: nothing to wait for.
-func closedChan() <-chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
+	return simkit.Serve(log, simkit.Command{
+		Name:    "avevasim",
+		Addr:    o.addr,
+		Handler: sim,
+		Start: func(ctx context.Context) []<-chan struct{} {
+			if o.growth <= 0 {
+				return nil
+			}
+			return []<-chan struct{}{sim.StartGrowing(ctx, time.Second, o.growth)}
+		},
+		Listening: []slog.Attr{
+			slog.Int("records", total),
+			slog.Int("max_records", o.maxRecords),
+			slog.Bool("inclusive_to", o.inclusiveTo),
+			slog.Float64("fault_rate", o.faultRate),
+			slog.Float64("rate_limit", o.rateLimit),
+			slog.Bool("has_static_token", o.staticToken != ""),
+		},
+		Stopped: func() []slog.Attr {
+			st := sim.Stats()
+			return []slog.Attr{
+				slog.Int64("requests", st.Requests),
+				slog.Int64("ok", st.OK),
+				slog.Int64("truncated", st.Truncated),
+				slog.Int64("unauthorized", st.Unauthorized),
+				slog.Int64("rate_limited", st.RateLimited),
+				slog.Int64("server_errors", st.ServerErrors),
+			}
+		},
+	})
 }

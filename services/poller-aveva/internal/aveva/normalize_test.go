@@ -13,6 +13,7 @@ import (
 
 	"github.com/auditstream/auditstream/shared/event"
 	"github.com/auditstream/auditstream/shared/pipeline"
+	"github.com/auditstream/auditstream/shared/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -31,22 +32,6 @@ var goldenWindow = Window{From: time.Date(2024, 3, 4, 10, 0, 0, 0, time.UTC), To
 var goldenLocales = map[string]string{
 	"audit_locale_en_us": "en-US",
 	"audit_locale_de":    "de-DE",
-}
-
-// goldenInputs returns the testdata/normalize/<report>_<case>.json inputs.
-func goldenInputs(t *testing.T) []string {
-	t.Helper()
-	all, err := filepath.Glob(filepath.Join("testdata", "normalize", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, in := range all {
-		if !strings.HasSuffix(in, ".golden.json") {
-			out = append(out, in)
-		}
-	}
-	return out
 }
 
 // goldenRecord decodes an input as the Source would: in goldenWindow, with
@@ -73,7 +58,7 @@ func goldenRecord(t *testing.T, in string) (Report, pipeline.Record) {
 // or the error with <report>_<case>.golden.json. Error cases are named
 // *_err_*.
 func TestNormalizeGolden(t *testing.T) {
-	inputs := goldenInputs(t)
+	inputs := testkit.GoldenInputs(t, filepath.Join("testdata", "normalize"))
 	perReport := map[string]int{}
 	for _, in := range inputs {
 		name := strings.TrimSuffix(filepath.Base(in), ".json")
@@ -84,20 +69,7 @@ func TestNormalizeGolden(t *testing.T) {
 			if strings.Contains(name, "_err_") != bytes.HasPrefix(got, []byte("{\n  \"error\"")) {
 				t.Errorf("case %s: error cases are named *_err_*; got\n%s", name, got)
 			}
-			golden := strings.TrimSuffix(in, ".json") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("event differs from %s (go test -update rewrites it):\n%s", golden, got)
-			}
+			testkit.CheckGolden(t, in, got, *update)
 		})
 	}
 	for _, r := range Reports {
@@ -108,22 +80,10 @@ func TestNormalizeGolden(t *testing.T) {
 }
 
 // normalizeToJSON returns the indented JSON of the event of rec, or of
-// {"error": message}.
+// {"error": message} (testkit.NormalizedJSON at observedAt).
 func normalizeToJSON(t *testing.T, norm pipeline.Normalizer, rec pipeline.Record) []byte {
 	t.Helper()
-	ev, err := norm(rec, observedAt)
-	var v any = ev
-	if err != nil {
-		if ev != nil {
-			t.Errorf("normalize returned both an event and error %v", err)
-		}
-		v = map[string]string{"error": err.Error()}
-	}
-	out, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(out, '\n')
+	return testkit.NormalizedJSON(t, norm, rec, observedAt)
 }
 
 // recognised lists every member name a normalizer maps to an event field.
@@ -146,7 +106,7 @@ func recognised() []string {
 // or one the normalizer recognises.
 func TestNormalizeInvariants(t *testing.T) {
 	known := recognised()
-	for _, in := range goldenInputs(t) {
+	for _, in := range testkit.GoldenInputs(t, filepath.Join("testdata", "normalize")) {
 		if strings.Contains(in, "_err_") {
 			continue
 		}

@@ -18,20 +18,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/auditstream/auditstream/services/poller-epm/epmsim"
+	"github.com/auditstream/auditstream/shared/simkit"
 )
 
 func main() {
@@ -98,11 +94,10 @@ func parseLimits(s string) (limits []epmsim.Limit, off bool, err error) {
 
 func run() error {
 	o := parseFlags()
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return fmt.Errorf("parse -log-level: %w", err)
+	log, err := simkit.NewLogger(o.logLevel)
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	limits, off, err := parseLimits(o.limits)
 	if err != nil {
 		return err
@@ -129,85 +124,49 @@ func run() error {
 		sim.Generate(set.ID, now.Add(-o.history), now, o.records)
 	}
 
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", o.addr, err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-
-	growing := closedChan()
-	if o.rate > 0 {
-		every, n := growth(o.rate)
-		growing = sim.StartGrowing(ctx, every, n)
-	}
-	adding := closedChan()
-	if o.addSetAfter > 0 {
-		done := make(chan struct{})
-		adding = done
-		go func() {
-			defer close(done)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(o.addSetAfter):
+	return simkit.Serve(log, simkit.Command{
+		Name:    "epmsim",
+		Addr:    o.addr,
+		Handler: sim,
+		Start: func(ctx context.Context) []<-chan struct{} {
+			var done []<-chan struct{}
+			if o.rate > 0 {
+				every, n := simkit.Growth(o.rate)
+				done = append(done, sim.StartGrowing(ctx, every, n))
 			}
-			set := sim.AddSet("", "")
-			at := time.Now()
-			sim.Generate(set.ID, at.Add(-o.history), at, o.records)
-			log.Info("set added", slog.String("set", set.ID), slog.String("name", set.Name), slog.Int("records", o.records))
-		}()
-	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	log.Info("epmsim listening",
-		slog.String("addr", ln.Addr().String()),
-		slog.Int("sets", o.sets),
-		slog.Int("records_per_set", o.records),
-		slog.Float64("growth_per_second", o.rate),
-		slog.Float64("fault_rate", o.faultRate),
-		slog.String("rate_limits", o.limits))
-
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-served:
-	}
-	stop()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		serveErr = errors.Join(serveErr, fmt.Errorf("shut down: %w", err))
-	}
-	<-growing
-	<-adding
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", serveErr)
-	}
-	st := sim.Stats()
-	log.Info("epmsim stopped",
-		slog.Int64("requests", st.Requests),
-		slog.Int64("ok", st.OK),
-		slog.Int64("logons", st.Logons),
-		slog.Int64("unauthorized", st.Unauthorized),
-		slog.Int64("rate_limited", st.RateLimited),
-		slog.Int64("server_errors", st.ServerErrors),
-		slog.Int64("dispatcher_misses", st.DispatcherMisses))
-	return nil
-}
-
-// growth turns records per second into a tick interval and records per tick.
-func growth(perSecond float64) (every time.Duration, n int) {
-	if perSecond >= 10 {
-		return 100 * time.Millisecond, int(perSecond/10 + 0.5)
-	}
-	return time.Duration(float64(time.Second) / perSecond), 1
-}
-
-// closedChan returns a closed channel: nothing to wait for.
-func closedChan() <-chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
+			if o.addSetAfter > 0 {
+				done = append(done, simkit.Start(ctx, func(ctx context.Context) {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(o.addSetAfter):
+					}
+					set := sim.AddSet("", "")
+					at := time.Now()
+					sim.Generate(set.ID, at.Add(-o.history), at, o.records)
+					log.Info("set added", slog.String("set", set.ID), slog.String("name", set.Name), slog.Int("records", o.records))
+				}))
+			}
+			return done
+		},
+		Listening: []slog.Attr{
+			slog.Int("sets", o.sets),
+			slog.Int("records_per_set", o.records),
+			slog.Float64("growth_per_second", o.rate),
+			slog.Float64("fault_rate", o.faultRate),
+			slog.String("rate_limits", o.limits),
+		},
+		Stopped: func() []slog.Attr {
+			st := sim.Stats()
+			return []slog.Attr{
+				slog.Int64("requests", st.Requests),
+				slog.Int64("ok", st.OK),
+				slog.Int64("logons", st.Logons),
+				slog.Int64("unauthorized", st.Unauthorized),
+				slog.Int64("rate_limited", st.RateLimited),
+				slog.Int64("server_errors", st.ServerErrors),
+				slog.Int64("dispatcher_misses", st.DispatcherMisses),
+			}
+		},
+	})
 }

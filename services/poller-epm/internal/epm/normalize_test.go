@@ -13,6 +13,7 @@ import (
 
 	"github.com/auditstream/auditstream/shared/event"
 	"github.com/auditstream/auditstream/shared/pipeline"
+	"github.com/auditstream/auditstream/shared/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -35,22 +36,6 @@ var kinds = map[string]event.Category{
 	"unknown":        event.CategoryUnknown,
 }
 
-// goldenInputs returns the record files of testdata/normalize.
-func goldenInputs(t testing.TB) []string {
-	t.Helper()
-	all, err := filepath.Glob(filepath.Join("testdata", "normalize", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, in := range all {
-		if !strings.HasSuffix(in, ".golden.json") {
-			out = append(out, in)
-		}
-	}
-	return out
-}
-
 // entryOf decodes raw as the Source would hand it to the normalizer.
 func entryOf(raw []byte, occurrence int) pipeline.Record {
 	e := DecodeEntry(raw)
@@ -64,7 +49,7 @@ func entryOf(raw []byte, occurrence int) pipeline.Record {
 // category the event must have (err: that it must fail), so a golden file
 // cannot silently bless a wrong classification.
 func TestNormalizeGolden(t *testing.T) {
-	inputs := goldenInputs(t)
+	inputs := testkit.GoldenInputs(t, filepath.Join("testdata", "normalize"))
 	for _, in := range inputs {
 		name := strings.TrimSuffix(filepath.Base(in), ".json")
 		t.Run(name, func(t *testing.T) {
@@ -88,20 +73,7 @@ func TestNormalizeGolden(t *testing.T) {
 					t.Errorf("case %s: category %q, want %q (from the name's prefix)", name, ev.Category, want)
 				}
 			}
-			golden := strings.TrimSuffix(in, ".json") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("event differs from %s (go test -update rewrites it):\n%s", golden, got)
-			}
+			testkit.CheckGolden(t, in, got, *update)
 		})
 	}
 	if len(inputs) < 25 {
@@ -110,22 +82,10 @@ func TestNormalizeGolden(t *testing.T) {
 }
 
 // normalizeToJSON returns the indented JSON of the event of rec, or of
-// {"error": message}.
+// {"error": message} (testkit.NormalizedJSON at observedAt).
 func normalizeToJSON(t *testing.T, norm pipeline.Normalizer, rec pipeline.Record) []byte {
 	t.Helper()
-	ev, err := norm(rec, observedAt)
-	var v any = ev
-	if err != nil {
-		if ev != nil {
-			t.Errorf("normalize returned both an event and error %v", err)
-		}
-		v = map[string]string{"error": err.Error()}
-	}
-	out, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(out, '\n')
+	return testkit.NormalizedJSON(t, norm, rec, observedAt)
 }
 
 // TestNormalizeInvariants checks properties every event of the golden
@@ -144,7 +104,7 @@ func TestNormalizeInvariants(t *testing.T) {
 		fieldInternalSessionID: func(a *event.AuditEvent) bool { return a.Actor != nil && a.Actor.SessionID != nil },
 		fieldLoggedFrom:        func(a *event.AuditEvent) bool { return a.SrcIP != nil },
 	}
-	for _, in := range goldenInputs(t) {
+	for _, in := range testkit.GoldenInputs(t, filepath.Join("testdata", "normalize")) {
 		if strings.Contains(in, "err_") {
 			continue
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditstream/auditstream/shared/testkit"
 )
 
 func TestDecodeAuditPage(t *testing.T) {
@@ -195,7 +197,7 @@ func FuzzDecodePage(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	for _, name := range goldenInputs(f) {
+	for _, name := range testkit.GoldenInputs(f, filepath.Join("testdata", "normalize")) {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)

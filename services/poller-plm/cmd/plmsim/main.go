@@ -16,19 +16,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/auditstream/auditstream/services/poller-plm/plmsim"
+	"github.com/auditstream/auditstream/shared/simkit"
 )
 
 func main() {
@@ -84,11 +80,10 @@ func parseFlags() options {
 
 func run() error {
 	o := parseFlags()
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return fmt.Errorf("parse -log-level: %w", err)
+	log, err := simkit.NewLogger(o.logLevel)
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	loc, err := time.LoadLocation(o.zone)
 	if err != nil {
@@ -126,63 +121,38 @@ func run() error {
 	now := time.Now()
 	sim.Generate(now.Add(-o.history), now, map[string]int{plmsim.TypeItem: o.records, plmsim.TypeSystem: o.records})
 
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", o.addr, err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-
-	growing := closedChan()
-	if o.rate > 0 {
-		every, n := growth(o.rate)
-		growing = sim.StartGrowing(ctx, every, n)
-	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	log.Info("plmsim listening",
-		slog.String("addr", ln.Addr().String()),
-		slog.String("tenant", o.tenant),
-		slog.String("zone", o.zone),
-		slog.Int("records_per_type", o.records),
-		slog.Float64("growth_per_second", o.rate),
-		slog.Float64("fault_rate", o.faultRate),
-		slog.Float64("rate_limit", o.rateLimit),
-		slog.Bool("has_static_token", o.staticToken != ""))
-
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-served:
-	}
-	stop()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		serveErr = errors.Join(serveErr, fmt.Errorf("shut down: %w", err))
-	}
-	<-growing
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", serveErr)
-	}
-	st := sim.Stats()
-	log.Info("plmsim stopped",
-		slog.Int64("requests", st.Requests),
-		slog.Int64("ok", st.OK),
-		slog.Int64("unauthorized", st.Unauthorized),
-		slog.Int64("rate_limited", st.RateLimited),
-		slog.Int64("server_errors", st.ServerErrors),
-		slog.Int("records", len(sim.Records(""))))
-	return nil
-}
-
-// growth turns records per second into a tick interval and records per tick.
-func growth(perSecond float64) (every time.Duration, n int) {
-	if perSecond >= 10 {
-		return 100 * time.Millisecond, int(perSecond/10 + 0.5)
-	}
-	return time.Duration(float64(time.Second) / perSecond), 1
+	return simkit.Serve(log, simkit.Command{
+		Name:    "plmsim",
+		Addr:    o.addr,
+		Handler: sim,
+		Start: func(ctx context.Context) []<-chan struct{} {
+			if o.rate <= 0 {
+				return nil
+			}
+			every, n := simkit.Growth(o.rate)
+			return []<-chan struct{}{sim.StartGrowing(ctx, every, n)}
+		},
+		Listening: []slog.Attr{
+			slog.String("tenant", o.tenant),
+			slog.String("zone", o.zone),
+			slog.Int("records_per_type", o.records),
+			slog.Float64("growth_per_second", o.rate),
+			slog.Float64("fault_rate", o.faultRate),
+			slog.Float64("rate_limit", o.rateLimit),
+			slog.Bool("has_static_token", o.staticToken != ""),
+		},
+		Stopped: func() []slog.Attr {
+			st := sim.Stats()
+			return []slog.Attr{
+				slog.Int64("requests", st.Requests),
+				slog.Int64("ok", st.OK),
+				slog.Int64("unauthorized", st.Unauthorized),
+				slog.Int64("rate_limited", st.RateLimited),
+				slog.Int64("server_errors", st.ServerErrors),
+				slog.Int("records", len(sim.Records(""))),
+			}
+		},
+	})
 }
 
 // splitList splits a comma-separated flag value, dropping empty elements.
@@ -194,11 +164,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// closedChan returns a closed channel: nothing to wait for.
-func closedChan() <-chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
 }

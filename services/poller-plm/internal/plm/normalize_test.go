@@ -12,6 +12,7 @@ import (
 
 	"github.com/auditstream/auditstream/shared/event"
 	"github.com/auditstream/auditstream/shared/pipeline"
+	"github.com/auditstream/auditstream/shared/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -26,16 +27,8 @@ var observedAt = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 // with the normalizer of log type <type> and compares the event, as
 // indented JSON, or the error with testdata/normalize/<case>.golden.json.
 func TestNormalizeGolden(t *testing.T) {
-	inputs, err := filepath.Glob(filepath.Join("testdata", "normalize", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
+	inputs := testkit.GoldenInputs(t, filepath.Join("testdata", "normalize"))
 	for _, in := range inputs {
-		if strings.HasSuffix(in, ".golden.json") {
-			continue
-		}
-		n++
 		name := strings.TrimSuffix(filepath.Base(in), ".json")
 		t.Run(name, func(t *testing.T) {
 			logType, _, _ := strings.Cut(name, "_")
@@ -53,44 +46,19 @@ func TestNormalizeGolden(t *testing.T) {
   "error"`)) {
 				t.Errorf("case %s: error cases are named *_err_*; got\n%s", name, got)
 			}
-			golden := strings.TrimSuffix(in, ".json") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("event differs from %s (go test -update rewrites it):\n%s", golden, got)
-			}
+			testkit.CheckGolden(t, in, got, *update)
 		})
 	}
-	if n < 20 {
+	if n := len(inputs); n < 20 {
 		t.Fatalf("found %d cases, want at least 20", n)
 	}
 }
 
 // normalizeToJSON returns the indented JSON of the event of rec, or of
-// {"error": message}.
+// {"error": message} (testkit.NormalizedJSON at observedAt).
 func normalizeToJSON(t *testing.T, norm pipeline.Normalizer, rec pipeline.Record) []byte {
 	t.Helper()
-	ev, err := norm(rec, observedAt)
-	var v any = ev
-	if err != nil {
-		if ev != nil {
-			t.Errorf("normalize returned both an event and error %v", err)
-		}
-		v = map[string]string{"error": err.Error()}
-	}
-	out, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(out, '\n')
+	return testkit.NormalizedJSON(t, norm, rec, observedAt)
 }
 
 // TestNormalizeInvariants checks properties every event of the golden
