@@ -28,18 +28,24 @@ const (
 // world is one simulator + Kafka + registry, and the environment that points
 // poller-plm at them.
 type world struct {
-	sim      *plmsim.Server
-	kafka    *testkit.Kafka
-	registry *testkit.Registry
-	env      map[string]string
-	start    time.Time
-	end      time.Time
+	sim         *plmsim.Server
+	kafka       testkit.Brokers
+	registryURL string
+	env         map[string]string
+	start       time.Time
+	end         time.Time
 }
 
 // newWorld builds a simulator with history between 20 days and 1 hour ago
 // (so every record is older than SAFETY_LAG and must arrive), with its
 // faults on: short-lived tokens, a rate limit with 429s and random 5xx.
 func newWorld(t *testing.T, perType map[string]int, faults bool) *world {
+	t.Helper()
+	return newWorldOn(t, testkit.NewKafka(t), testkit.NewRegistry(t).URL(), perType, faults)
+}
+
+// newWorldOn is newWorld against a given Kafka cluster and registry.
+func newWorldOn(t *testing.T, kafka testkit.Brokers, registryURL string, perType map[string]int, faults bool) *world {
 	t.Helper()
 	now := time.Now().UTC()
 	w := &world{start: now.Add(-20 * 24 * time.Hour).Truncate(time.Hour), end: now.Add(-time.Hour)}
@@ -65,11 +71,10 @@ func newWorld(t *testing.T, perType map[string]int, faults bool) *world {
 	}
 	srv := httptest.NewServer(w.sim.Handler())
 	t.Cleanup(srv.Close)
-	w.kafka = testkit.NewKafka(t)
-	w.registry = testkit.NewRegistry(t)
+	w.kafka, w.registryURL = kafka, registryURL
 	w.env = map[string]string{
 		"KAFKA_BROKERS":          strings.Join(w.kafka.Brokers(), ","),
-		"SCHEMA_REGISTRY_URL":    w.registry.URL(),
+		"SCHEMA_REGISTRY_URL":    w.registryURL,
 		"START_TIME":             w.start.Format(time.RFC3339),
 		"POLL_INTERVAL":          "200ms",
 		"SAFETY_LAG":             "1m",
@@ -130,7 +135,7 @@ func (w *world) loadService(t *testing.T) (poller.Service, *Config) {
 
 // consumed reads and decodes every event in topic (testkit.Consume).
 func (w *world) consumed(t *testing.T, topic string) []map[string]any {
-	return testkit.Consume(t, w.kafka, w.registry.URL(), topic)
+	return testkit.Consume(t, w.kafka, w.registryURL, topic)
 }
 
 // producedCount is the number of messages in topic.

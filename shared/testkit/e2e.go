@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,9 +26,34 @@ import (
 // that is not the pollers' Kafka client, delivery checks, and ways to stop a
 // poller abruptly.
 
+// Brokers is a Kafka cluster a test talks to: the in-process *Kafka, or an
+// ExternalKafka.
+type Brokers interface {
+	Brokers() []string
+}
+
+// ExternalKafka is a Kafka cluster the test did not start (the
+// docker-compose stack, say).
+type ExternalKafka []string
+
+// Brokers returns the bootstrap brokers.
+func (e ExternalKafka) Brokers() []string { return e }
+
+// External returns the Kafka cluster and Schema Registry named by
+// KAFKA_BROKERS and SCHEMA_REGISTRY_URL, and skips the test when either is
+// unset. Integration tests (//go:build integration) run against them.
+func External(t testing.TB) (ExternalKafka, string) {
+	t.Helper()
+	brokers, registry := os.Getenv("KAFKA_BROKERS"), os.Getenv("SCHEMA_REGISTRY_URL")
+	if brokers == "" || registry == "" {
+		t.Skip("set KAFKA_BROKERS and SCHEMA_REGISTRY_URL (e.g. docker compose up kafka schema-registry) to run against a real Kafka")
+	}
+	return ExternalKafka(strings.Split(brokers, ",")), registry
+}
+
 // EndOffsets returns the end offset of each partition of topic, or nil when
 // the topic does not exist yet.
-func EndOffsets(t testing.TB, k *Kafka, topic string) map[int]int64 {
+func EndOffsets(t testing.TB, k Brokers, topic string) map[int]int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -45,7 +71,7 @@ func EndOffsets(t testing.TB, k *Kafka, topic string) map[int]int64 {
 
 // Produced returns the number of messages in topic (the sum of its end
 // offsets), 0 when it does not exist yet.
-func Produced(t testing.TB, k *Kafka, topic string) int64 {
+func Produced(t testing.TB, k Brokers, topic string) int64 {
 	t.Helper()
 	var n int64
 	for _, e := range EndOffsets(t, k, topic) {
@@ -59,7 +85,7 @@ func Produced(t testing.TB, k *Kafka, topic string) int64 {
 // kafka-go — and decodes each value with the schema the registry at
 // registryURL holds for its id, as any consumer would. It fails the test if
 // a value does not decode or its key is not its event_id.
-func Consume(t testing.TB, k *Kafka, registryURL, topic string) []map[string]any {
+func Consume(t testing.TB, k Brokers, registryURL, topic string) []map[string]any {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
