@@ -319,6 +319,12 @@ func (r *Runner) cycle(ctx context.Context, s Stream, st *streamState, pending <
 		return false, idleFetch, f.err
 	}
 	page := f.page
+	if !page.Done && len(page.Records) == 0 && len(page.DeadLetters) == 0 && bytes.Equal(page.Next, st.cursor) {
+		// A page that moves nothing and says there is more would have the
+		// stream hammer the vendor in a tight loop: wait instead.
+		log.Warn("source made no progress, waiting the poll interval")
+		page.Done = true
+	}
 	next = idleFetch
 	if !page.Done {
 		next = r.startFetch(ctx, s, page.Next)

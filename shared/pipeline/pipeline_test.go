@@ -409,3 +409,32 @@ func TestDiscoverStartsStreamsFoundLater(t *testing.T) {
 		t.Fatal("a stream without an encoder for its topic ran")
 	}
 }
+
+// stuckSource never moves its cursor yet never says it is done.
+type stuckSource struct{ fetches atomic.Int32 }
+
+func (s *stuckSource) Stream() string { return "test/stuck" }
+
+func (s *stuckSource) Fetch(context.Context, pipeline.Cursor) (pipeline.Page, error) {
+	s.fetches.Add(1)
+	return pipeline.Page{Next: pipeline.Cursor(`{"last":"2026-01-01T00:00:00Z"}`)}, nil
+}
+
+// TestNoProgressWaitsThePollInterval keeps a source that makes no progress
+// from being fetched in a tight loop.
+func TestNoProgressWaitsThePollInterval(t *testing.T) {
+	src := &stuckSource{}
+	store := checkpoint.NewMemoryStore()
+	r := newRunner(t, src, &memProducer{}, store)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	<-done
+	// The first fetch moves the cursor (nil → the stuck value); the second
+	// moves nothing and the stream waits the hour-long poll interval.
+	if n := src.fetches.Load(); n > 3 {
+		t.Fatalf("%d fetches in 200ms from a source that makes no progress", n)
+	}
+}
