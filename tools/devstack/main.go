@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -181,6 +182,12 @@ func runStackWith(ctx context.Context, o options, log *slog.Logger, atEnd func(k
 	fmt.Println()
 	ticker := time.NewTicker(o.progress)
 	defer ticker.Stop()
+	var progressStore *checkpoint.KafkaStore
+	defer func() {
+		if progressStore != nil {
+			progressStore.Close()
+		}
+	}()
 	var failed []string
 loop:
 	for {
@@ -189,6 +196,7 @@ loop:
 			break loop
 		case <-ticker.C:
 			fmt.Println(progressLine(ctx, kcfg, topics))
+			fmt.Println(streamLine(ctx, kcfg, &progressStore, pollers))
 		}
 		for _, p := range pollers {
 			select {
@@ -389,4 +397,55 @@ func metricsAddr(base, i int) string {
 		return "127.0.0.1:0"
 	}
 	return fmt.Sprintf("127.0.0.1:%d", base+i)
+}
+
+// streamLine reports the streams' positions from the checkpoint topic (how
+// many have caught up, the largest lag) and the warnings and errors each
+// poller has logged so far (retries of injected faults show there).
+func streamLine(ctx context.Context, cfg kafkax.Config, store **checkpoint.KafkaStore, pollers []*poller) string {
+	var b strings.Builder
+	b.WriteString("          ")
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	var err error
+	if *store == nil {
+		*store, err = checkpoint.NewKafkaStore(ctx, cfg, "pollers.checkpoints")
+	} else {
+		err = (*store).Reload(ctx)
+	}
+	if err != nil {
+		*store = nil
+		b.WriteString("streams: no checkpoint yet")
+	} else {
+		cps, _ := (*store).List(ctx)
+		caughtUp, maxLag := 0, time.Duration(0)
+		for _, cp := range cps {
+			if cp.Position.IsZero() {
+				continue
+			}
+			lag := time.Since(cp.Position)
+			if lag < time.Minute {
+				caughtUp++
+			}
+			maxLag = max(maxLag, lag)
+		}
+		fmt.Fprintf(&b, "streams: %d, %d within a minute of now, largest lag %s", len(cps), caughtUp, maxLag.Round(time.Second))
+	}
+	b.WriteString(" | warnings/errors logged:")
+	for _, p := range pollers {
+		warn, errs := logLevels(p.logPath)
+		fmt.Fprintf(&b, " %s=%d/%d", p.vendor.name, warn, errs)
+	}
+	return b.String()
+}
+
+// logLevels counts the WARN and ERROR lines of a poller's JSON log.
+func logLevels(path string) (warn, errs int) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0
+	}
+	warn = bytes.Count(data, []byte(`"level":"WARN"`))
+	errs = bytes.Count(data, []byte(`"level":"ERROR"`))
+	return warn, errs
 }
