@@ -28,13 +28,13 @@ const setsPageSize = 1000
 type Client struct {
 	http    *httpx.Client
 	session *Session
-	budget  *Budget
+	budget  *httpx.Budget
 	version string
 }
 
 // NewClient returns a Client. hc must be authorized by session (httpx
 // WithAuthorizer); budget may be nil.
-func NewClient(hc *httpx.Client, session *Session, budget *Budget, version string) *Client {
+func NewClient(hc *httpx.Client, session *Session, budget *httpx.Budget, version string) *Client {
 	return &Client{http: hc, session: session, budget: budget, version: version}
 }
 
@@ -60,7 +60,7 @@ type ClientOptions struct {
 // with cfg's credentials, and one call budget of EPM_RATE_LIMIT shared by
 // the logons and the API calls, which counts every attempt sent.
 func NewClientFromConfig(cfg *Config, o ClientOptions) (*Client, error) {
-	limits, err := ParseLimits(cfg.RateLimit)
+	limits, err := httpx.ParseLimits(cfg.RateLimit)
 	if err != nil {
 		return nil, fmt.Errorf("EPM_RATE_LIMIT: %w", err)
 	}
@@ -70,7 +70,7 @@ func NewClientFromConfig(cfg *Config, o ClientOptions) (*Client, error) {
 	if o.Transport == nil {
 		o.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	budget := NewBudget(limits, o.Clock, o.Sleep)
+	budget := httpx.NewBudget(limits, o.Clock, o.Sleep)
 	hcfg := o.HTTP
 	hcfg.RateLimit = 0
 	rt := budget.RoundTripper(o.Transport)
@@ -91,7 +91,7 @@ func NewClientFromConfig(cfg *Config, o ClientOptions) (*Client, error) {
 func (c *Client) Session() *Session { return c.session }
 
 // Budget returns the client's call budget (nil when it has none).
-func (c *Client) Budget() *Budget { return c.budget }
+func (c *Client) Budget() *httpx.Budget { return c.budget }
 
 // AuditQuery selects one page of a set's admin audit.
 type AuditQuery struct {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/auditstream/auditstream/shared/config"
+	"github.com/auditstream/auditstream/shared/httpx"
 )
 
 // MaxPageSize is the largest EPM_PAGE_SIZE accepted: the documented maximum
@@ -100,7 +101,7 @@ func (c *Config) Validate() []string {
 	if len(c.RateLimit) == 0 {
 		add("EPM_RATE_LIMIT: empty; set budgets such as 4/1s,950/5m")
 	}
-	if _, err := ParseLimits(c.RateLimit); err != nil {
+	if _, err := httpx.ParseLimits(c.RateLimit); err != nil {
 		add("EPM_RATE_LIMIT: %v", err)
 	}
 	if c.SessionTimeout < 0 {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditstream/auditstream/shared/httpx"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -89,7 +91,7 @@ func TestConfigTags(t *testing.T) {
 // under the vendor's 5 calls per second and 1,000 per 5 minutes.
 func TestDefaultRateLimitIsUnderTheVendors(t *testing.T) {
 	f, _ := reflect.TypeFor[Config]().FieldByName("RateLimit")
-	limits, err := ParseLimits(strings.Split(f.Tag.Get("default"), ","))
+	limits, err := httpx.ParseLimits(strings.Split(f.Tag.Get("default"), ","))
 	if err != nil {
 		t.Fatal(err)
 	}

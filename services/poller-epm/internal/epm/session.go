@@ -30,7 +30,7 @@ const maxRenewMargin = 30 * time.Second
 // on while a logon is in progress.
 type Session struct {
 	http     *httpx.Client
-	budget   *Budget
+	budget   *httpx.Budget
 	logonURL string // {dispatcher}/EPM/API[/{version}]/Auth/EPM/Logon
 	baseTLS  bool
 	username string
@@ -71,7 +71,7 @@ type SessionConfig struct {
 
 // NewSession returns a Session that logs on with hc (which must have no
 // authorizer), taking each logon from budget first (nil: no budget).
-func NewSession(hc *httpx.Client, budget *Budget, cfg SessionConfig) (*Session, error) {
+func NewSession(hc *httpx.Client, budget *httpx.Budget, cfg SessionConfig) (*Session, error) {
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("epm base URL %q is not an absolute http(s) URL", httpx.RedactURLString(cfg.BaseURL))
@@ -238,7 +238,7 @@ func (s *Session) logon(ctx context.Context, reason, stale string) error {
 		// an API request whose context ctx may be: the innermost prepaid
 		// call is used first.
 		var err error
-		if ctx, err = s.budget.prepay(ctx, true); err != nil {
+		if ctx, err = s.budget.PrepayFirst(ctx); err != nil {
 			return fmt.Errorf("epm logon as %q: %w", s.username, err)
 		}
 	}

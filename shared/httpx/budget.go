@@ -1,4 +1,4 @@
-package epm
+package httpx
 
 import (
 	"context"
@@ -65,7 +65,7 @@ func ParseLimits(specs []string) ([]Limit, error) {
 //
 // A Budget is safe for concurrent use, and fair: callers get their calls in
 // the order they asked, so that the streams of a tenant's sets, which share
-// one budget, take turns and none starves. Only the first caller in line
+// one budget (poller-epm), take turns and none starves. Only the first caller in line
 // sleeps until the budget has room; the others wait for their turn.
 type Budget struct {
 	now   func() time.Time
@@ -157,6 +157,12 @@ func (b *Budget) Take(ctx context.Context) error {
 // against the attempt.
 func (b *Budget) Prepay(ctx context.Context) (context.Context, error) {
 	return b.prepay(ctx, false)
+}
+
+// PrepayFirst is Prepay at the head of the line: for a call every other
+// caller waits for, such as a logon.
+func (b *Budget) PrepayFirst(ctx context.Context) (context.Context, error) {
+	return b.prepay(ctx, true)
 }
 
 // prepay is Prepay, at the head of the line when urgent.
@@ -264,7 +270,7 @@ func (t budgetTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if req.Body != nil {
 				_ = req.Body.Close()
 			}
-			return nil, fmt.Errorf("wait for the EPM call budget: %w", err)
+			return nil, fmt.Errorf("wait for the call budget: %w", err)
 		}
 	}
 	return t.next.RoundTrip(req)
