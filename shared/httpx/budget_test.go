@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+	"github.com/auditstream/auditstream/shared/testkit"
 	"net/http"
 	"slices"
 	"sync"
@@ -301,47 +302,7 @@ func TestBudgetStopsWithContext(t *testing.T) {
 	}
 }
 
-// fakeClock is the simulated time of the budget under test. Sleep advances it instead of waiting, so a
-// rate-limited backfill runs at once in simulated time.
-type fakeClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	slept time.Duration
-}
+// fakeClock is testkit's simulated clock: Sleep advances it.
+type fakeClock = testkit.Clock
 
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{now: t} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-// Sleep advances the clock by d; it is the budget's sleep under test.
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.slept += d
-	c.mu.Unlock()
-	return ctx.Err()
-}
-
-// Slept returns the time spent waiting for the budget.
-func (c *fakeClock) Slept() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.slept
-}
+func newFakeClock(t time.Time) *fakeClock { return testkit.NewClock(t) }

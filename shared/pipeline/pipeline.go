@@ -524,12 +524,26 @@ func (r *Runner) saveCheckpoint(ctx context.Context, cp checkpoint.Checkpoint) e
 	return ctx.Err()
 }
 
-// retry calls op until it succeeds or ctx ends, with exponential backoff and
-// jitter between attempts. It returns nil or ctx's error.
+// retry calls op until it succeeds or ctx ends, logging and counting each
+// retry of the stream's stage. It returns nil or ctx's error.
 func (r *Runner) retry(ctx context.Context, name, stage string, op func() error) error {
+	return Retry(ctx, r.opts.RetryInitial, r.opts.RetryMax, op, func(err error, attempt int, wait time.Duration) {
+		r.opts.Logger.Warn("stage failed, retrying", "stream", name, "stage", stage, "attempt", attempt, "wait", wait, "error", err)
+		if m := r.opts.Metrics; m != nil {
+			m.Retries.Add(ctx, 1, metric.WithAttributes(attribute.String("stream", name), attribute.String("stage", stage)))
+		}
+	})
+}
+
+// Retry calls op until it succeeds, returns a backoff.Permanent error, or
+// ctx ends, waiting with exponential backoff and jitter (initial to max)
+// between attempts and calling notify before each wait. It is the one
+// unbounded retry loop of the product: an outage is waited out. It returns
+// nil, ctx's error, or the permanent error.
+func Retry(ctx context.Context, initial, max time.Duration, op func() error, notify func(err error, attempt int, wait time.Duration)) error {
 	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = r.opts.RetryInitial
-	b.MaxInterval = r.opts.RetryMax
+	b.InitialInterval = initial
+	b.MaxInterval = max
 	b.MaxElapsedTime = 0 // retry until ctx ends
 	attempt := 0
 	err := backoff.RetryNotify(func() error {
@@ -540,9 +554,8 @@ func (r *Runner) retry(ctx context.Context, name, stage string, op func() error)
 		return err
 	}, backoff.WithContext(b, ctx), func(err error, wait time.Duration) {
 		attempt++
-		r.opts.Logger.Warn("stage failed, retrying", "stream", name, "stage", stage, "attempt", attempt, "wait", wait, "error", err)
-		if m := r.opts.Metrics; m != nil {
-			m.Retries.Add(ctx, 1, metric.WithAttributes(attribute.String("stream", name), attribute.String("stage", stage)))
+		if notify != nil {
+			notify(err, attempt, wait)
 		}
 	})
 	if err != nil && ctx.Err() != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/auditstream/auditstream/shared/checkpoint"
@@ -436,5 +437,37 @@ func TestNoProgressWaitsThePollInterval(t *testing.T) {
 	// moves nothing and the stream waits the hour-long poll interval.
 	if n := src.fetches.Load(); n > 3 {
 		t.Fatalf("%d fetches in 200ms from a source that makes no progress", n)
+	}
+}
+
+func TestRetry(t *testing.T) {
+	ctx := context.Background()
+	calls, notified := 0, 0
+	err := pipeline.Retry(ctx, time.Millisecond, time.Millisecond, func() error {
+		calls++
+		if calls < 3 {
+			return errors.New("not yet")
+		}
+		return nil
+	}, func(error, int, time.Duration) { notified++ })
+	if err != nil || calls != 3 || notified != 2 {
+		t.Fatalf("err %v after %d calls, %d notices; want nil after 3 calls, 2 notices", err, calls, notified)
+	}
+
+	rejected := errors.New("schema rejected")
+	calls = 0
+	err = pipeline.Retry(ctx, time.Millisecond, time.Millisecond, func() error {
+		calls++
+		return backoff.Permanent(rejected)
+	}, nil)
+	if !errors.Is(err, rejected) || calls != 1 {
+		t.Fatalf("permanent error: err %v after %d calls", err, calls)
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	err = pipeline.Retry(cctx, time.Millisecond, time.Millisecond, func() error { return errors.New("down") }, nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ended context: err %v, want context.DeadlineExceeded", err)
 	}
 }

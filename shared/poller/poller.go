@@ -297,20 +297,11 @@ func KafkaConfig(c *config.Common) kafkax.Config {
 // waitFor retries op with backoff until it succeeds, fails permanently or
 // ctx ends, reporting each failure to health and the log.
 func waitFor(ctx context.Context, log *slog.Logger, component string, health *telemetry.Health, op func() error) error {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = 500 * time.Millisecond
-	b.MaxInterval = 30 * time.Second
-	b.MaxElapsedTime = 0
-	attempt := 0
-	err := backoff.RetryNotify(func() error {
+	err := pipeline.Retry(ctx, 500*time.Millisecond, 30*time.Second, func() error {
 		err := op()
 		health.Set(component, err)
-		if err != nil && ctx.Err() != nil {
-			return backoff.Permanent(ctx.Err())
-		}
 		return err
-	}, backoff.WithContext(b, ctx), func(err error, wait time.Duration) {
-		attempt++
+	}, func(err error, attempt int, wait time.Duration) {
 		log.Warn("dependency unavailable, retrying", "component", component, "attempt", attempt, "wait", wait, "error", err)
 	})
 	if err != nil {
