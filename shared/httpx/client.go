@@ -6,7 +6,15 @@
 //
 // Retries: an attempt is retried after a network error (but not after the
 // caller's context ends or a certificate error), after its Timeout, and
-// after 408, 425, 429, 500, 502, 503 and 504. The wait is the larger of the
+// after 408, 425, 429, 500, 502, 503 and 504 — when the request is
+// idempotent. GET, HEAD, OPTIONS, TRACE, PUT and DELETE are; a POST or
+// PATCH is only when its caller declares it safe to repeat with
+// Idempotent (a query, a logon). A request that is not idempotent is
+// retried only where the server cannot have acted on it (a 429, a
+// connection that was never made, a 401 refreshed); any other failure is
+// returned to the caller at once, wrapping ErrOutcomeUnknown when the
+// server may have acted on it, so that the caller decides (Oracle's report
+// submit: a retried POST would create a second job). The wait is the larger of the
 // exponential backoff (with jitter) and the Retry-After header (seconds or
 // HTTP date); when that wait would end past MaxElapsed or the context's
 // deadline, the last error is returned at once instead. Other statuses are
@@ -239,6 +247,8 @@ type outcome struct {
 	retryAfter   time.Duration // from a Retry-After header
 	status       int           // HTTP status, 0 when none was received
 	unauthorized bool          // a 401
+	idempotent   bool          // the request may be repeated (Idempotent)
+	unsent       bool          // the request never reached the server (dial failed)
 	method, url  string        // url redacted
 }
 
@@ -256,7 +266,7 @@ func (c *Client) attempt(ctx context.Context, build func(context.Context) (*http
 	if err != nil {
 		return outcome{err: fmt.Errorf("build request: %w", unwrapURLError(err))}
 	}
-	o := outcome{method: req.Method, url: RedactURL(req.URL)}
+	o := outcome{method: req.Method, url: RedactURL(req.URL), idempotent: isIdempotent(req)}
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", c.cfg.UserAgent)
 	}
@@ -274,6 +284,7 @@ func (c *Client) attempt(ctx context.Context, build func(context.Context) (*http
 		c.metrics.request(ctx, "error", time.Since(start))
 		inner := unwrapURLError(err)
 		o.retryable, o.reason = classify(ctx, actx, inner)
+		o.unsent = neverSent(inner)
 		if o.reason == "timeout" {
 			o.err = fmt.Errorf("%s %s: no response within %s: %w", o.method, o.url, c.cfg.Timeout, inner)
 		} else {
@@ -348,6 +359,11 @@ func (c *Client) retry(ctx context.Context, build func(context.Context) (*http.R
 		}
 		if !o.retryable {
 			return o.err
+		}
+		if !o.idempotent && !o.unsent && o.status != http.StatusTooManyRequests {
+			// The server may have acted on it: repeating a request that
+			// is not idempotent could do it twice.
+			return fmt.Errorf("%w (%w)", o.err, ErrOutcomeUnknown)
 		}
 		wait := b.NextBackOff()
 		if wait == backoffStop {

@@ -582,7 +582,11 @@ func TestBuildIsCalledPerAttempt(t *testing.T) {
 	cfg.UserAgent = "test-agent"
 	c, _ := newTestClient(cfg)
 	_, err := c.Do(context.Background(), func(ctx context.Context) (*http.Request, error) {
-		return http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, bytes.NewReader([]byte(`{"q":1}`)))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, bytes.NewReader([]byte(`{"q":1}`)))
+		if err != nil {
+			return nil, err
+		}
+		return Idempotent(req), nil
 	})
 	if err != nil {
 		t.Fatal(err)

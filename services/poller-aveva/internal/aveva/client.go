@@ -143,7 +143,8 @@ func (c *Client) Records(ctx context.Context, q Query, limit int) ([]json.RawMes
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
-		return req, nil
+		// A usage report is a query sent as a POST: safe to repeat.
+		return httpx.Idempotent(req), nil
 	}, func(resp *http.Response) error {
 		// A retried attempt starts over: drop what a failed one read.
 		clear(out)

@@ -249,7 +249,8 @@ func (s *Session) logon(ctx context.Context, reason, stale string) error {
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json")
-		return req, nil
+		// A repeated logon only opens another session: safe to retry.
+		return httpx.Idempotent(req), nil
 	})
 	if err != nil {
 		return fmt.Errorf("epm logon as %q: %w", s.username, err)
