@@ -64,7 +64,14 @@ type Service struct {
 	// found while it runs (a vendor's sets, say), each with its own
 	// checkpoint. Like Build, it must not do network I/O itself.
 	Discover func(env Env) (*Discovery, error)
+	// Shutdown, when set, runs once the streams have stopped (after
+	// SIGINT or SIGTERM, or a failed start), with ShutdownTimeout to do
+	// its work: a vendor session's logout, say. Its error is logged.
+	Shutdown func(ctx context.Context) error
 }
+
+// ShutdownTimeout bounds Service.Shutdown.
+const ShutdownTimeout = 10 * time.Second
 
 // Discovery finds streams while a service runs.
 type Discovery struct {
@@ -149,6 +156,15 @@ func run1(ctx context.Context, svc Service) error {
 	streams, err := svc.Build(env)
 	if err != nil {
 		return fmt.Errorf("build streams: %w", err)
+	}
+	if svc.Shutdown != nil {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+			defer cancel()
+			if err := svc.Shutdown(sctx); err != nil {
+				log.Warn("shutdown of the vendor session failed", "error", err)
+			}
+		}()
 	}
 	var discovery *Discovery
 	if svc.Discover != nil {
