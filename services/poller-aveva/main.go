@@ -48,16 +48,11 @@ func service(cfg *Config) poller.Service {
 		Config:      cfg,
 		Common:      &cfg.Common,
 		Build: func(env poller.Env) ([]pipeline.Stream, error) {
-			client, err := aveva.NewClientFromConfig(&cfg.Config, httpConfig(&cfg.Common), httpx.WithLogger(env.Logger))
+			client, err := aveva.NewClientFromConfig(&cfg.Config, poller.HTTPConfig(&cfg.Common), httpx.WithLogger(env.Logger))
 			if err != nil {
 				return nil, fmt.Errorf("aveva client: %w", err)
 			}
 			return cfg.Config.Streams(client, env.Start, cfg.SafetyLag, env.Logger), nil
 		},
 	}
-}
-
-// httpConfig is the vendor HTTP client's share of the common settings.
-func httpConfig(c *config.Common) httpx.Config {
-	return httpx.Config{Timeout: c.HTTPTimeout, MaxElapsed: c.HTTPRetryMaxElapsed, MaxBodyBytes: c.HTTPMaxBodyBytes}
 }

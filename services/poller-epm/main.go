@@ -11,7 +11,6 @@ import (
 	"github.com/auditstream/auditstream/services/poller-epm/internal/epm"
 	"github.com/auditstream/auditstream/shared/config"
 	"github.com/auditstream/auditstream/shared/event"
-	"github.com/auditstream/auditstream/shared/httpx"
 	"github.com/auditstream/auditstream/shared/pipeline"
 	"github.com/auditstream/auditstream/shared/poller"
 )
@@ -48,7 +47,7 @@ func service(cfg *Config) poller.Service {
 	var tenant *epm.Tenant
 	tenantOf := func(env poller.Env) (*epm.Tenant, error) {
 		if tenant == nil {
-			client, err := epm.NewClientFromConfig(&cfg.Config, epm.ClientOptions{HTTP: httpConfig(&cfg.Common), Logger: env.Logger})
+			client, err := epm.NewClientFromConfig(&cfg.Config, epm.ClientOptions{HTTP: poller.HTTPConfig(&cfg.Common), Logger: env.Logger})
 			if err != nil {
 				return nil, fmt.Errorf("epm client: %w", err)
 			}
@@ -88,9 +87,4 @@ func service(cfg *Config) poller.Service {
 			}, nil
 		},
 	}
-}
-
-// httpConfig is the vendor HTTP client's share of the common settings.
-func httpConfig(c *config.Common) httpx.Config {
-	return httpx.Config{Timeout: c.HTTPTimeout, MaxElapsed: c.HTTPRetryMaxElapsed, MaxBodyBytes: c.HTTPMaxBodyBytes}
 }

@@ -44,7 +44,7 @@ func service(cfg *Config) poller.Service {
 		Config:      cfg,
 		Common:      &cfg.Common,
 		Build: func(env poller.Env) ([]pipeline.Stream, error) {
-			client, err := plm.NewClientFromConfig(&cfg.Config, httpConfig(&cfg.Common), httpx.WithLogger(env.Logger))
+			client, err := plm.NewClientFromConfig(&cfg.Config, poller.HTTPConfig(&cfg.Common), httpx.WithLogger(env.Logger))
 			if err != nil {
 				return nil, fmt.Errorf("plm client: %w", err)
 			}
@@ -55,9 +55,4 @@ func service(cfg *Config) poller.Service {
 			return streams, nil
 		},
 	}
-}
-
-// httpConfig is the vendor HTTP client's share of the common settings.
-func httpConfig(c *config.Common) httpx.Config {
-	return httpx.Config{Timeout: c.HTTPTimeout, MaxElapsed: c.HTTPRetryMaxElapsed, MaxBodyBytes: c.HTTPMaxBodyBytes}
 }
