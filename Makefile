@@ -5,8 +5,10 @@ SERVICES := $(patsubst %/,%,$(dir $(wildcard services/poller-*/main.go)))
 # Modules of the workspace (go test ./... does not work at a go.work root).
 MODULES  := schemas shared $(SERVICES) tools/auditctl tools/devstack deploy
 BINARIES := $(addprefix ./,$(SERVICES) $(patsubst %/,%,$(dir $(wildcard services/poller-*/cmd/*/main.go)))) ./tools/auditctl ./tools/devstack
-# FUZZ lists <package dir>:<fuzz target> pairs that make test fuzzes for FUZZTIME each.
-FUZZ     := services/poller-plm/internal/plm:FuzzDecodePage services/poller-epm/internal/epm:FuzzDecodePage services/poller-aveva/internal/aveva:FuzzDecodeRecords
+# FUZZ lists <package dir>:<fuzz target> pairs that make test fuzzes for FUZZTIME each:
+# every decoder of vendor input, and the canonical JSON every event_id hashes.
+FUZZ     := services/poller-plm/internal/plm:FuzzDecodePage services/poller-epm/internal/epm:FuzzDecodePage services/poller-aveva/internal/aveva:FuzzDecodeRecords \
+            shared/event:FuzzCanonicalJSON shared/jsontree:FuzzParse shared/jsontree:FuzzCanonical shared/zipcsv:FuzzRows
 GO       ?= go
 DURATION ?= 0
 FUZZTIME ?= 10s

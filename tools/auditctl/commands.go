@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -228,7 +229,10 @@ func resetCheckpoint(ctx context.Context, cfg *ctlConfig, args []string, out io.
 	}
 	defer store.Close()
 	prev, err := store.Get(ctx, stream)
-	if err != nil && !errors.Is(err, checkpoint.ErrNotFound) {
+	if errors.Is(err, checkpoint.ErrNotFound) {
+		return unknownStream(ctx, store, stream)
+	}
+	if err != nil {
 		return err
 	}
 	if *to == "" {
@@ -251,4 +255,23 @@ func resetCheckpoint(ctx context.Context, cfg *ctlConfig, args []string, out io.
 	}
 	fmt.Fprintf(out, "%s: resumes at %s\n", stream, at.UTC().Format(time.RFC3339Nano))
 	return nil
+}
+
+// unknownStream is the error of a reset of a stream that has no
+// checkpoint: a typo would otherwise report success and change nothing.
+// It lists the streams that have one.
+func unknownStream(ctx context.Context, store *checkpoint.KafkaStore, stream string) error {
+	cps, err := store.List(ctx)
+	if err != nil {
+		return fmt.Errorf("%s has no checkpoint (listing the known streams failed: %w)", stream, err)
+	}
+	names := make([]string, 0, len(cps))
+	for _, cp := range cps {
+		names = append(names, cp.Stream)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return fmt.Errorf("%s has no checkpoint, and no stream has one yet: nothing to reset", stream)
+	}
+	return fmt.Errorf("%s has no checkpoint: nothing to reset; the streams with one are:\n  %s", stream, strings.Join(names, "\n  "))
 }

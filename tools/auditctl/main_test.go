@@ -122,6 +122,14 @@ func TestCheckpointsListAndReset(t *testing.T) {
 		t.Fatalf("reset: exit %d: %s", code, errOut.String())
 	}
 
+	// A stream without a checkpoint (a typo) is refused, with the known
+	// streams listed; nothing is written.
+	errOut.Reset()
+	if code := run(ctx, []string{"checkpoints", "reset", "plm/ACME/system-logs/itme", "--to", "2026-02-03T04:05:06Z"}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "plm/ACME/system-logs/itme has no checkpoint") || !strings.Contains(errOut.String(), "plm/ACME/system-logs/item") {
+		t.Fatalf("reset of an unknown stream: exit %d: %s", code, errOut.String())
+	}
+
 	reopened, err := checkpoint.NewKafkaStore(ctx, kcfg, "pollers.checkpoints")
 	if err != nil {
 		t.Fatal(err)
@@ -136,6 +144,9 @@ func TestCheckpointsListAndReset(t *testing.T) {
 	}
 	if _, err := reopened.Get(ctx, "plm/ACME/system-logs/system"); !errors.Is(err, checkpoint.ErrNotFound) {
 		t.Fatalf("after reset: err = %v, want ErrNotFound", err)
+	}
+	if _, err := reopened.Get(ctx, "plm/ACME/system-logs/itme"); !errors.Is(err, checkpoint.ErrNotFound) {
+		t.Fatalf("the refused reset wrote a checkpoint: %v", err)
 	}
 }
 
