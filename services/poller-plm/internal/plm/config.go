@@ -43,7 +43,7 @@ type Config struct {
 	// LogTypes are the log types polled, one stream each. Default item,system.
 	LogTypes []string `envconfig:"PLM_LOG_TYPES" default:"item,system" desc:"Comma-separated system log types to poll, each its own stream: item, system."`
 	// PageSize is the limit of one request, 1..1000. Default 1000.
-	PageSize int `envconfig:"PLM_PAGE_SIZE" default:"1000" desc:"Rows requested per page (limit), from 1 to 1000."`
+	PageSize int `envconfig:"PLM_PAGE_SIZE" default:"1000" desc:"Rows requested per page (limit), from 1 to 1000; the vendor documents only its default, 100: when it answers a larger limit with 400, the poller halves it (down to 100) and logs it once."`
 	// Topic receives the audit events. Default plm.audit.
 	Topic string `envconfig:"PLM_TOPIC" default:"plm.audit" desc:"Kafka topic that receives the PLM audit events."`
 	// MaxWindow is the widest time window one scan covers. Default 24h.

@@ -170,3 +170,63 @@ func TestSourceAgainstSimulator(t *testing.T) {
 		}
 	}
 }
+
+// TestPageSizeRefusedIsHalved runs the source with PLM_PAGE_SIZE 1000
+// against a tenant that refuses any limit above the documented 100: the
+// source halves the size on each 400 down to 100, remembers it, and reads
+// every row once.
+func TestPageSizeRefusedIsHalved(t *testing.T) {
+	t0 := time.Date(2026, 3, 9, 15, 0, 0, 0, time.UTC)
+	clock := &simClock{now: t0}
+	sim := plmsim.New(plmsim.Config{Tenant: "ACME", MaxLimit: DocumentedPageSize, Seed: 7, Clock: clock.Now})
+	sim.Generate(t0.Add(-30*time.Hour), t0, map[string]int{plmsim.TypeItem: 450})
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	cfg := Config{
+		BaseURL: srv.URL, Tenant: "ACME",
+		TokenURL: srv.URL + plmsim.TokenPath, ClientID: plmsim.DefaultClientID, ClientSecret: plmsim.DefaultClientSecret,
+		Scopes: []string{"data:read"}, UserID: plmsim.DefaultUserID,
+		LogTypes: []string{LogTypeItem}, PageSize: MaxPageSize, Topic: "plm.audit",
+		MaxWindow: 48 * time.Hour, RateLimit: 1000,
+	}
+	c, err := NewClientFromConfig(&cfg, fastHTTP(), httpx.WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := cfg.Streams(c, t0.Add(-30*time.Hour), testLag, discardLogger())[0]
+	src := st.Source.(*Source)
+	src.now = clock.Now
+	clock.Advance(time.Hour)
+	seen := map[string]int{}
+	var cur pipeline.Cursor
+	for fetches := 0; ; fetches++ {
+		if fetches > 100 {
+			t.Fatal("no end after 100 fetches")
+		}
+		p, err := src.Fetch(t.Context(), cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range p.Records {
+			seen[string(r.Raw)]++
+		}
+		cur = p.Next
+		if p.Done {
+			break
+		}
+	}
+	if src.pageSize != DocumentedPageSize {
+		t.Errorf("page size %d after the refusals, want %d", src.pageSize, DocumentedPageSize)
+	}
+	if len(seen) != 450 {
+		t.Errorf("%d distinct rows, want 450", len(seen))
+	}
+	for raw, n := range seen {
+		if n != 1 {
+			t.Errorf("row read %d times: %s", n, raw)
+		}
+	}
+	if st := sim.Stats(); st.BadRequests < 4 {
+		t.Errorf("simulator answered %d requests 400, want the 4 halvings (1000, 500, 250, 125)", st.BadRequests)
+	}
+}

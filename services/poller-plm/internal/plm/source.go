@@ -5,11 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/auditstream/auditstream/shared/event"
+	"github.com/auditstream/auditstream/shared/httpx"
 	"github.com/auditstream/auditstream/shared/jsontree"
 	"github.com/auditstream/auditstream/shared/pipeline"
 )
@@ -58,9 +61,11 @@ type Source struct {
 	start     time.Time
 	lag       time.Duration
 	maxWindow time.Duration
-	pageSize  int
-	now       func() time.Time
-	log       *slog.Logger
+	// pageSize is the limit of requests: PLM_PAGE_SIZE until the vendor
+	// refuses it (refusedPageSize).
+	pageSize int
+	now      func() time.Time
+	log      *slog.Logger
 }
 
 // NewSource returns the Source of cfg reading through r.
@@ -318,6 +323,9 @@ func (sc *scan) run(ctx context.Context) error {
 			FromDate: sc.cur.FromDate, ToDate: sc.cur.ToDate,
 		})
 		if err != nil {
+			if s.refusedPageSize(ctx, err) {
+				continue
+			}
 			return err
 		}
 		items := p.Items
@@ -505,4 +513,25 @@ func (sc *scan) report(ctx context.Context) {
 	default:
 		s.log.WarnContext(ctx, "plm row at the cursor is gone; rescanned the window", attrs...)
 	}
+}
+
+// DocumentedPageSize is the page size the vendor documents (its default):
+// a 400 at this size is not about the size.
+const DocumentedPageSize = 100
+
+// refusedPageSize handles err, the failure of a page request: when the
+// vendor answered 400 to a limit above the documented one, the page size
+// is halved (not below DocumentedPageSize) for the rest of the process,
+// logged once per change, and the request is to be sent again. The rows
+// are the same whatever the limit: the cursor holds offsets, not pages.
+func (s *Source) refusedPageSize(ctx context.Context, err error) bool {
+	var se *httpx.StatusError
+	if s.pageSize <= DocumentedPageSize || !errors.As(err, &se) || se.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	was := s.pageSize
+	s.pageSize = max(DocumentedPageSize, s.pageSize/2)
+	s.log.WarnContext(ctx, "plm page size refused by the vendor, halved",
+		"stream", s.stream, "page_size", was, "new_page_size", s.pageSize, "status", se.StatusCode, "body", se.Body)
+	return true
 }
