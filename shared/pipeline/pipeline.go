@@ -250,7 +250,14 @@ func (r *Runner) runStream(ctx context.Context, s Stream) {
 		var done bool
 		done, pending, err = r.cycle(ctx, s, &st, pending, log)
 		if err != nil {
-			// Only a cancelled context ends a cycle with an error.
+			if ctx.Err() == nil {
+				// A permanent error: the stream cannot go on, the others
+				// do. /readyz names it until the process restarts.
+				log.Error("stream stopped on a permanent error", "error", err)
+				if r.opts.Health != nil {
+					r.opts.Health.Set("stream "+name, err)
+				}
+			}
 			break
 		}
 		if done {
@@ -335,7 +342,11 @@ func (r *Runner) cycle(ctx context.Context, s Stream, st *streamState, pending <
 	}
 
 	observed := r.opts.Clock().UTC()
-	msgs, produced, dead := r.messages(s, page, st.cursor, observed, log)
+	msgs, produced, dead, err := r.messages(s, page, st.cursor, observed, log)
+	if err != nil {
+		span.SetStatus(codes.Error, "dead letter not encodable")
+		return false, next, err
+	}
 	span.SetAttributes(attribute.Int("auditstream.records", len(page.Records)), attribute.Int("auditstream.dead_letters", dead))
 
 	if len(msgs) > 0 {
@@ -380,13 +391,14 @@ func (r *Runner) cycle(ctx context.Context, s Stream, st *streamState, pending <
 // dead-letter topic with the reason; they never stop the page. Large pages
 // are normalized and encoded by several goroutines (normalizers are pure and
 // encoders safe for concurrent use); the messages keep the page's order.
-func (r *Runner) messages(s Stream, page Page, cur Cursor, observed time.Time, log *slog.Logger) (msgs []kafka.Message, produced, dead int) {
+func (r *Runner) messages(s Stream, page Page, cur Cursor, observed time.Time, log *slog.Logger) (msgs []kafka.Message, produced, dead int, err error) {
 	name := s.Source.Stream()
 	results := make([]encoded, len(page.Records))
 	r.encodeAll(s, page.Records, observed, results)
 
 	msgs = make([]kafka.Message, 0, len(page.Records)+len(page.DeadLetters))
-	deadLetter := func(stage event.Stage, reason string, raw []byte) {
+	var first *event.DeadLetter
+	deadLetter := func(stage event.Stage, reason string, raw []byte) error {
 		dl := &event.DeadLetter{
 			Vendor:       s.Vendor,
 			Stream:       name,
@@ -403,27 +415,39 @@ func (r *Runner) messages(s Stream, page Page, cur Cursor, observed time.Time, l
 		}
 		value, err := r.opts.DeadLetterEncoder.AppendEncode(nil, dl)
 		if err != nil {
-			// The dead-letter schema is ours: this is a bug, not bad input.
-			// Keep the record in the page as a raw value rather than lose it.
-			log.Error("dead letter encode failed", "error", err)
-			value = raw
+			// The dead-letter schema is ours: this is a bug, not bad
+			// input. Writing something else to an Avro topic would break
+			// its consumers, and dropping the record would lose it.
+			return fmt.Errorf("encode the dead letter of a record (stage %s, reason %q): %w", stage, reason, err)
 		}
-		log.Warn("record dead-lettered", "stage", string(stage), "reason", reason)
+		if first == nil {
+			first = dl
+		}
 		msgs = append(msgs, kafka.Message{Topic: r.opts.DeadLetterTopic, Key: []byte(name), Value: value})
 		dead++
+		return nil
 	}
 	for i, res := range results {
 		if res.err != nil {
-			deadLetter(res.stage, res.err.Error(), page.Records[i].Raw)
+			if err := deadLetter(res.stage, res.err.Error(), page.Records[i].Raw); err != nil {
+				return nil, 0, 0, backoff.Permanent(err)
+			}
 			continue
 		}
 		msgs = append(msgs, kafka.Message{Topic: s.Topic, Key: res.key, Value: res.value})
 		produced++
 	}
 	for _, d := range page.DeadLetters {
-		deadLetter(event.StageFetch, d.Reason, d.Raw)
+		if err := deadLetter(event.StageFetch, d.Reason, d.Raw); err != nil {
+			return nil, 0, 0, backoff.Permanent(err)
+		}
 	}
-	return msgs, produced, dead
+	if first != nil {
+		// One line a page, however many records it dead-letters: the
+		// first reason stands for them; the topic holds every one.
+		log.Warn("records dead-lettered", "records", dead, "stage", string(first.Stage), "reason", first.Reason)
+	}
+	return msgs, produced, dead, nil
 }
 
 // encoded is one record after normalize and encode: its key and value, or

@@ -18,6 +18,7 @@ import (
 	"github.com/auditstream/auditstream/shared/checkpoint"
 	"github.com/auditstream/auditstream/shared/event"
 	"github.com/auditstream/auditstream/shared/pipeline"
+	"github.com/auditstream/auditstream/shared/telemetry"
 )
 
 // listSource serves records 0..n-1 in pages of size; its cursor is the next
@@ -469,5 +470,52 @@ func TestRetry(t *testing.T) {
 	err = pipeline.Retry(cctx, time.Millisecond, time.Millisecond, func() error { return errors.New("down") }, nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("ended context: err %v, want context.DeadlineExceeded", err)
+	}
+}
+
+// brokenDeadLetters encodes events but no dead letter, as a bug in our own
+// dead-letter schema would.
+type brokenDeadLetters struct{ textEncoder }
+
+func (brokenDeadLetters) AppendEncode(dst []byte, v any) ([]byte, error) {
+	return nil, errors.New("schema mismatch")
+}
+
+// TestUnencodableDeadLetterStopsTheStream checks that a dead letter that
+// cannot be encoded stops its stream with a clear error, named in the
+// health, instead of writing raw bytes to an Avro topic: nothing of the
+// page is written and the cursor stays.
+func TestUnencodableDeadLetterStopsTheStream(t *testing.T) {
+	src := &listSource{n: 20, size: 10, bad: map[int]bool{13: true}}
+	prod := &memProducer{}
+	store := checkpoint.NewMemoryStore()
+	health := telemetry.NewHealth()
+	r, err := pipeline.New(pipeline.Options{
+		Producer:          prod,
+		Checkpoints:       store,
+		Encoders:          map[string]pipeline.Encoder{"out": textEncoder{}},
+		DeadLetterTopic:   "dlq",
+		DeadLetterEncoder: brokenDeadLetters{},
+		PollInterval:      time.Hour,
+		RetryInitial:      time.Millisecond,
+		RetryMax:          5 * time.Millisecond,
+		Health:            health,
+	}, pipeline.Stream{Source: src, Normalize: normalize, Topic: "out", Vendor: "test", Tenant: "t1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runUntil(t, r, func() bool { ok, _ := health.Ready(); return !ok })
+	_, why := health.Ready()
+	if reason := why["stream test/list"]; !strings.Contains(reason, "encode the dead letter") || !strings.Contains(reason, "schema mismatch") {
+		t.Errorf("readiness = %v", why)
+	}
+	if got := prod.byTopic("out"); len(got) != 10 {
+		t.Errorf("%d records written, want the first page's 10 only", len(got))
+	}
+	if got := prod.byTopic("dlq"); len(got) != 0 {
+		t.Errorf("dead-letter topic holds %q", got)
+	}
+	if n := savedCursor(t, store); n != 10 {
+		t.Errorf("cursor at %d, want 10 (the page with the bad record not checkpointed)", n)
 	}
 }
