@@ -48,7 +48,7 @@ func service(cfg *Config) poller.Service {
 		Config:      cfg,
 		Common:      &cfg.Common,
 		Build: func(env poller.Env) ([]pipeline.Stream, error) {
-			client, err := aveva.NewClientFromConfig(&cfg.Config, poller.HTTPConfig(&cfg.Common), httpx.WithLogger(env.Logger))
+			client, err := aveva.NewClientFromConfig(&cfg.Config, httpx.CommonConfig(&cfg.Common), httpx.WithLogger(env.Logger))
 			if err != nil {
 				return nil, fmt.Errorf("aveva client: %w", err)
 			}

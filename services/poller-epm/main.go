@@ -11,6 +11,7 @@ import (
 	"github.com/auditstream/auditstream/services/poller-epm/internal/epm"
 	"github.com/auditstream/auditstream/shared/config"
 	"github.com/auditstream/auditstream/shared/event"
+	"github.com/auditstream/auditstream/shared/httpx"
 	"github.com/auditstream/auditstream/shared/pipeline"
 	"github.com/auditstream/auditstream/shared/poller"
 )
@@ -47,7 +48,7 @@ func service(cfg *Config) poller.Service {
 	var tenant *epm.Tenant
 	tenantOf := func(env poller.Env) (*epm.Tenant, error) {
 		if tenant == nil {
-			client, err := epm.NewClientFromConfig(&cfg.Config, epm.ClientOptions{HTTP: poller.HTTPConfig(&cfg.Common), Logger: env.Logger})
+			client, err := epm.NewClientFromConfig(&cfg.Config, epm.ClientOptions{HTTP: httpx.CommonConfig(&cfg.Common), Logger: env.Logger})
 			if err != nil {
 				return nil, fmt.Errorf("epm client: %w", err)
 			}

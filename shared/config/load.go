@@ -106,6 +106,9 @@ func (v variable) load() string {
 				return fmt.Sprintf("%s: cannot read the secret file: %v; mount the file or fix the path", fileKey, err)
 			}
 			value, set, fromFile = strings.TrimRightFunc(string(b), unicode.IsSpace), true, true
+			secretFiles.Store(v.key, path)
+		} else {
+			secretFiles.Delete(v.key)
 		}
 	}
 	def := v.tag.Get("default")

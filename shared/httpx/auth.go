@@ -19,6 +19,7 @@ import (
 // Extra static headers (e.g. X-User-Id) are added to every request.
 type ClientCredentials struct {
 	cfg      clientcredentials.Config
+	reload   func() (string, error) // the client secret, re-read per token fetch
 	base     *http.Client
 	extra    http.Header
 	tokenURL string // redacted, for errors
@@ -81,7 +82,23 @@ func (c *ClientCredentials) String() string {
 	return fmt.Sprintf("OAuth2 client credentials of client %q at %s", c.cfg.ClientID, c.tokenURL)
 }
 
+// WithSecretReload makes c read its client secret with read before every
+// token fetch (for a secret given as <NAME>_FILE, config.Reader re-reads
+// the file), so that a rotated Secret is used from the next token on, and
+// at once after a 401. It returns c.
+func (c *ClientCredentials) WithSecretReload(read func() (string, error)) *ClientCredentials {
+	c.reload = read
+	return c
+}
+
 func (c *ClientCredentials) fetchLocked(ctx context.Context) (*oauth2.Token, error) {
+	if c.reload != nil {
+		secret, err := c.reload()
+		if err != nil {
+			return nil, fmt.Errorf("client secret of %q: %w", c.cfg.ClientID, err)
+		}
+		c.cfg.ClientSecret = secret
+	}
 	obtained := c.now()
 	tok, err := c.cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, c.base))
 	if err != nil {
@@ -107,27 +124,46 @@ func (c *ClientCredentials) fetchLocked(ctx context.Context) (*oauth2.Token, err
 }
 
 // StaticToken is an Authorizer with a fixed "Authorization: <scheme>
-// <token>" header and extra static headers. It cannot re-authenticate.
+// <token>" header and extra static headers. It cannot re-authenticate,
+// but with WithReload it re-reads its token after a 401 (a rotated
+// Kubernetes Secret) and retries when the token changed.
 type StaticToken struct {
+	scheme string
+	extra  http.Header
+	reload func() (string, error)
+
+	mu            sync.Mutex
 	authorization string
-	extra         http.Header
 }
 
 // NewStaticToken returns a StaticToken. With an empty scheme the header is
 // the bare token; with an empty token no Authorization header is sent.
 // extraHeader may be nil.
 func NewStaticToken(scheme, token string, extraHeader http.Header) *StaticToken {
-	auth := token
+	return &StaticToken{scheme: scheme, authorization: authorization(scheme, token), extra: extraHeader.Clone()}
+}
+
+func authorization(scheme, token string) string {
 	if scheme != "" && token != "" {
-		auth = scheme + " " + token
+		return scheme + " " + token
 	}
-	return &StaticToken{authorization: auth, extra: extraHeader.Clone()}
+	return token
+}
+
+// WithReload makes Refresh call read for the current token (for a token
+// given as <NAME>_FILE, config.Reader re-reads the file) and returns s.
+func (s *StaticToken) WithReload(read func() (string, error)) *StaticToken {
+	s.reload = read
+	return s
 }
 
 // Authorize sets the Authorization and extra headers.
 func (s *StaticToken) Authorize(_ context.Context, req *http.Request) error {
-	if s.authorization != "" {
-		req.Header.Set("Authorization", s.authorization)
+	s.mu.Lock()
+	auth := s.authorization
+	s.mu.Unlock()
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
 	}
 	addHeaders(req, s.extra)
 	return nil
@@ -136,8 +172,26 @@ func (s *StaticToken) Authorize(_ context.Context, req *http.Request) error {
 // ErrStaticTokenRejected is returned by StaticToken.Refresh.
 var ErrStaticTokenRejected = errors.New("the static token was rejected; configure a valid token")
 
-// Refresh returns ErrStaticTokenRejected: a static token cannot be renewed.
-func (s *StaticToken) Refresh(context.Context) error { return ErrStaticTokenRejected }
+// Refresh returns ErrStaticTokenRejected unless the token reloads (see
+// WithReload) to a different value, which the retried request then
+// carries.
+func (s *StaticToken) Refresh(context.Context) error {
+	if s.reload == nil {
+		return ErrStaticTokenRejected
+	}
+	tok, err := s.reload()
+	if err != nil {
+		return fmt.Errorf("%w (%w)", ErrStaticTokenRejected, err)
+	}
+	auth := authorization(s.scheme, tok)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if auth == s.authorization {
+		return fmt.Errorf("%w (it is unchanged since it was last read)", ErrStaticTokenRejected)
+	}
+	s.authorization = auth
+	return nil
+}
 
 // String describes s without its token.
 func (s *StaticToken) String() string { return "static token" }

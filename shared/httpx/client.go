@@ -126,6 +126,12 @@ func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.bas
 // It replaces Config.RateLimit and Config.Burst.
 func WithLimiter(l *rate.Limiter) Option { return func(c *Client) { c.limiter = l } }
 
+// WithCookieJar makes the Client keep cookies in jar: it is the Jar of the
+// underlying http.Client, so every attempt sends the jar's cookies for its
+// URL and stores the cookies of every response (a vendor's cookie session).
+// Default: no jar, no cookies.
+func WithCookieJar(jar http.CookieJar) Option { return func(c *Client) { c.jar = jar } }
+
 // WithLogger sets the logger of retries. Default slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 
@@ -140,6 +146,7 @@ type Client struct {
 	base    http.RoundTripper
 	http    *http.Client
 	auth    Authorizer
+	jar     http.CookieJar
 	limiter *rate.Limiter
 	log     *slog.Logger
 	metrics *metrics
@@ -164,7 +171,7 @@ func New(cfg Config, opts ...Option) *Client {
 	if c.limiter == nil && c.cfg.RateLimit > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(c.cfg.RateLimit), c.cfg.Burst)
 	}
-	c.http = &http.Client{Transport: otelhttp.NewTransport(spanURLRedactor{next: c.base})}
+	c.http = &http.Client{Transport: otelhttp.NewTransport(spanURLRedactor{next: c.base}), Jar: c.jar}
 	c.metrics = newMetrics(c.name)
 	return c
 }

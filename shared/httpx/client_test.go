@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -622,5 +623,48 @@ func TestGetJSON(t *testing.T) {
 	err := c.GetJSON(context.Background(), srv.URL+"?api_key=s3cret", nil, &bad)
 	if err == nil || !strings.Contains(err.Error(), "decode JSON of GET") || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("GetJSON into the wrong type = %v", err)
+	}
+}
+
+// TestWithCookieJar checks that a Client with a jar stores the cookies a
+// response sets and sends them with later requests, and that a Client
+// without one sends none.
+func TestWithCookieJar(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/set" {
+			http.SetCookie(w, &http.Cookie{Name: "S", Value: "v1", Path: "/"})
+			return
+		}
+		c, err := r.Cookie("S")
+		if err != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		_, _ = io.WriteString(w, c.Value)
+	}))
+	defer srv.Close()
+	get := func(c *Client, path string) (*Response, error) {
+		return c.Do(context.Background(), func(ctx context.Context) (*http.Request, error) {
+			return http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
+		})
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(Config{}, WithCookieJar(jar))
+	if _, err := get(c, "/set"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := get(c, "/read")
+	if err != nil || string(resp.Body) != "v1" {
+		t.Fatalf("with a jar: %v, %v; want the cookie sent back", resp, err)
+	}
+	plain := New(Config{})
+	if _, err := get(plain, "/set"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get(plain, "/read"); !IsStatus(err, http.StatusUnauthorized) {
+		t.Fatalf("without a jar: %v, want 401", err)
 	}
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/auditstream/auditstream/shared/checkpoint"
 	"github.com/auditstream/auditstream/shared/config"
 	"github.com/auditstream/auditstream/shared/event"
-	"github.com/auditstream/auditstream/shared/httpx"
 	"github.com/auditstream/auditstream/shared/kafkax"
 	"github.com/auditstream/auditstream/shared/pipeline"
 	"github.com/auditstream/auditstream/shared/serde"
@@ -346,8 +345,3 @@ func permanentIfRejected(err error) error {
 
 var _ pipeline.Producer = (*kafka.Writer)(nil)
 
-// HTTPConfig is a vendor HTTP client's share of the common settings:
-// HTTP_TIMEOUT, HTTP_RETRY_MAX_ELAPSED and HTTP_MAX_BODY_BYTES.
-func HTTPConfig(c *config.Common) httpx.Config {
-	return httpx.Config{Timeout: c.HTTPTimeout, MaxElapsed: c.HTTPRetryMaxElapsed, MaxBodyBytes: c.HTTPMaxBodyBytes}
-}

@@ -131,6 +131,14 @@ func (t *Tokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// RotateStaticToken replaces StaticToken, as an operator rotating a
+// tenant's token does: the old one is refused from now on.
+func (t *Tokens) RotateStaticToken(token string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cfg.StaticToken = token
+}
+
 // Issued returns the number of access tokens issued.
 func (t *Tokens) Issued() int64 { return t.issued.Load() }
 
@@ -162,7 +170,10 @@ func (t *Tokens) Authenticate(w http.ResponseWriter, r *http.Request) (string, T
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Bearer realm=%q", t.cfg.Realm))
 		return "", TokenMissing
 	}
-	if t.cfg.StaticToken != "" && Equal(token, t.cfg.StaticToken) {
+	t.mu.Lock()
+	static := t.cfg.StaticToken
+	t.mu.Unlock()
+	if static != "" && Equal(token, static) {
 		return token, TokenValid
 	}
 	t.mu.Lock()

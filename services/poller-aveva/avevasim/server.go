@@ -123,6 +123,10 @@ func (s *Server) Served() []Served {
 	return slices.Clone(s.served)
 }
 
+// RotateStaticToken replaces Config.StaticToken: the old token is
+// answered 401 from now on, as after a rotation by the account's admin.
+func (s *Server) RotateStaticToken(token string) { s.tokens.RotateStaticToken(token) }
+
 // FailNext makes the next n authorized report requests fail with status
 // (any status; 429 and 503 carry Retry-After: 1, 502 and 504 an HTML
 // body). Calls queue up.

@@ -222,12 +222,14 @@ func (c *Config) Validate() []string {
 
 // Authorizer returns the authorizer of c's credentials: the static bearer
 // token when AVEVA_TOKEN is set, else OAuth2 client credentials fetched
-// from AVEVA_TOKEN_URL with base (nil means a default client).
+// from AVEVA_TOKEN_URL with base (nil means a default client). A secret
+// given as a file is read again after a 401 (a rotated Secret).
 func (c *Config) Authorizer(base *http.Client) httpx.Authorizer {
 	if c.Token != "" {
-		return httpx.NewStaticToken("Bearer", c.Token, nil)
+		return httpx.NewStaticToken("Bearer", c.Token, nil).WithReload(config.Reader("AVEVA_TOKEN", c.Token))
 	}
-	return httpx.NewClientCredentials(c.TokenURL, c.ClientID, c.ClientSecret, c.Scopes, nil, base)
+	return httpx.NewClientCredentials(c.TokenURL, c.ClientID, c.ClientSecret, c.Scopes, nil, base).
+		WithSecretReload(config.Reader("AVEVA_CLIENT_SECRET", c.ClientSecret))
 }
 
 // checkName returns why name is not a usable tenant name, or "" if it is.

@@ -2,13 +2,17 @@ package aveva
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/auditstream/auditstream/services/poller-aveva/avevasim"
+	"github.com/auditstream/auditstream/shared/config"
 	"github.com/auditstream/auditstream/shared/event"
 	"github.com/auditstream/auditstream/shared/httpx"
 	"github.com/auditstream/auditstream/shared/pipeline"
@@ -230,4 +234,44 @@ func expectedIdentities(t *testing.T, sim *avevasim.Server, report string) map[s
 		out[id]++
 	}
 	return out
+}
+
+// TestTokenFileRotation is a Kubernetes Secret rotation mid-run: the
+// account's token is replaced at the vendor and in the file named by
+// AVEVA_TOKEN_FILE; the next call meets one 401, re-reads the file and
+// goes on, without a restart.
+func TestTokenFileRotation(t *testing.T) {
+	sim := avevasim.New(avevasim.Config{StaticToken: "token-1", Seed: 5})
+	sim.Add(avevasim.CreditsTransaction, t0, t0.Add(time.Hour), 30)
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	file := filepath.Join(t.TempDir(), "AVEVA_TOKEN")
+	if err := os.WriteFile(file, []byte("token-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AVEVA_TOKEN_FILE", file)
+	t.Setenv("AVEVA_BASE_URL", srv.URL)
+	t.Setenv("AVEVA_TENANT", "acme")
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClientFromConfig(&cfg, fastHTTP(), httpx.WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := Query{Report: mustReport(t, ReportCreditsTransaction), From: t0, To: t0.Add(time.Hour)}
+	if recs, err := c.Records(t.Context(), q, 0); err != nil || len(recs) != 30 {
+		t.Fatalf("before the rotation: %d records, %v", len(recs), err)
+	}
+	sim.RotateStaticToken("token-2")
+	if _, err := c.Records(t.Context(), q, 0); !errors.Is(err, httpx.ErrStaticTokenRejected) {
+		t.Fatalf("rotated at the vendor only: %v, want the token rejected", err)
+	}
+	if err := os.WriteFile(file, []byte("token-2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if recs, err := c.Records(t.Context(), q, 0); err != nil || len(recs) != 30 {
+		t.Fatalf("after the rotation: %d records, %v", len(recs), err)
+	}
 }

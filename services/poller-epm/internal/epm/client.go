@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/auditstream/auditstream/shared/config"
 	"github.com/auditstream/auditstream/shared/httpx"
 )
 
@@ -79,6 +80,7 @@ func NewClientFromConfig(cfg *Config, o ClientOptions) (*Client, error) {
 		BaseURL: cfg.BaseURL, Version: cfg.APIVersion,
 		Username: cfg.Username, Password: cfg.Password, ApplicationID: cfg.ApplicationID,
 		Timeout: cfg.SessionTimeout, Clock: o.Clock, Logger: o.Logger,
+		ReadPassword: config.Reader("EPM_PASSWORD", cfg.Password),
 	})
 	if err != nil {
 		return nil, err

@@ -35,6 +35,7 @@ type Session struct {
 	baseTLS  bool
 	username string
 	password string
+	readPass func() (string, error)
 	appID    string
 	timeout  time.Duration
 	margin   time.Duration
@@ -60,6 +61,10 @@ type SessionConfig struct {
 	Version string
 	// Username, Password and ApplicationID are the logon credentials.
 	Username, Password, ApplicationID string
+	// ReadPassword, when set, tells the current password at every logon
+	// (config.Reader re-reads EPM_PASSWORD_FILE, so a rotated Secret is
+	// used from the next logon on). Default: Password.
+	ReadPassword func() (string, error)
 	// Timeout is the tenant's inactivity timeout; the session is renewed
 	// min(30s, Timeout/10) before it would expire. 0 disables renewal.
 	Timeout time.Duration
@@ -84,6 +89,7 @@ func NewSession(hc *httpx.Client, budget *httpx.Budget, cfg SessionConfig) (*Ses
 		baseTLS:  u.Scheme == "https",
 		username: cfg.Username,
 		password: cfg.Password,
+		readPass: cfg.ReadPassword,
 		appID:    cfg.ApplicationID,
 		timeout:  cfg.Timeout,
 		margin:   min(maxRenewMargin, cfg.Timeout/10),
@@ -228,7 +234,15 @@ func (s *Session) logon(ctx context.Context, reason, stale string) error {
 	if replaced {
 		return nil
 	}
-	body, err := json.Marshal(logonRequest{Username: s.username, Password: s.password, ApplicationID: s.appID})
+	password := s.password
+	if s.readPass != nil {
+		p, err := s.readPass()
+		if err != nil {
+			return fmt.Errorf("epm logon as %q: %w", s.username, err)
+		}
+		password = p
+	}
+	body, err := json.Marshal(logonRequest{Username: s.username, Password: password, ApplicationID: s.appID})
 	if err != nil {
 		return fmt.Errorf("encode epm logon: %w", err)
 	}

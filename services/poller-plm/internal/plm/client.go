@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/auditstream/auditstream/shared/config"
 	"github.com/auditstream/auditstream/shared/httpx"
 )
 
@@ -50,12 +51,14 @@ func NewClientFromConfig(cfg *Config, hcfg httpx.Config, opts ...httpx.Option) (
 
 // Authorizer returns the authorizer of cfg's credentials: a static bearer
 // token when PLM_ACCESS_TOKEN is set, else APS client credentials fetched
-// from PLM_TOKEN_URL with base (nil means a default client).
+// from PLM_TOKEN_URL with base (nil means a default client). A secret
+// given as a file is read again after a 401 (a rotated Secret).
 func (c *Config) Authorizer(base *http.Client) httpx.Authorizer {
 	if c.AccessToken != "" {
-		return httpx.NewStaticToken("Bearer", c.AccessToken, nil)
+		return httpx.NewStaticToken("Bearer", c.AccessToken, nil).WithReload(config.Reader("PLM_ACCESS_TOKEN", c.AccessToken))
 	}
-	return httpx.NewClientCredentials(c.TokenURL, c.ClientID, c.ClientSecret, c.Scopes, nil, base)
+	return httpx.NewClientCredentials(c.TokenURL, c.ClientID, c.ClientSecret, c.Scopes, nil, base).
+		WithSecretReload(config.Reader("PLM_CLIENT_SECRET", c.ClientSecret))
 }
 
 // Query selects one page of a system log.
