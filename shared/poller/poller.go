@@ -344,4 +344,3 @@ func permanentIfRejected(err error) error {
 }
 
 var _ pipeline.Producer = (*kafka.Writer)(nil)
-
