@@ -32,6 +32,10 @@ type StatusError struct {
 }
 
 // Error returns e.g. "GET https://host/path?x=1: 503 Service Unavailable: <body>".
+// HTTPStatus returns the response status, for classifying errors
+// without importing this package (telemetry.ErrorClass).
+func (e *StatusError) HTTPStatus() int { return e.StatusCode }
+
 func (e *StatusError) Error() string {
 	s := fmt.Sprintf("%s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Body != "" {

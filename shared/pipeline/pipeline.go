@@ -172,7 +172,7 @@ func (r *Runner) discover(ctx context.Context, running map[string]bool, start fu
 	for {
 		streams, err := r.opts.Discover(ctx)
 		if r.opts.Health != nil && ctx.Err() == nil {
-			r.opts.Health.Set("vendor", err)
+			r.opts.Health.Set(DiscoveryComponent, err)
 		}
 		switch {
 		case ctx.Err() != nil:
@@ -241,6 +241,9 @@ func (r *Runner) runStream(ctx context.Context, s Stream) {
 	if err != nil {
 		return // ctx ended
 	}
+	if r.opts.Health != nil {
+		r.opts.Health.Expect(StreamComponent(name))
+	}
 	log.Info("stream started", "has_checkpoint", st.cursor != nil, "records", st.records)
 	// One page of lookahead: while a page is produced and checkpointed, the
 	// next one is fetched from its Next cursor.
@@ -254,9 +257,7 @@ func (r *Runner) runStream(ctx context.Context, s Stream) {
 				// A permanent error: the stream cannot go on, the others
 				// do. /readyz names it until the process restarts.
 				log.Error("stream stopped on a permanent error", "error", err)
-				if r.opts.Health != nil {
-					r.opts.Health.Set("stream "+name, err)
-				}
+				r.streamHealth(ctx, name, err)
 			}
 			break
 		}
@@ -288,8 +289,12 @@ func (r *Runner) startFetch(ctx context.Context, s Stream, cur Cursor) <-chan fe
 		start := r.opts.Clock()
 		f.err = r.retry(ctx, s.Source.Stream(), "fetch", func() error {
 			p, err := s.Source.Fetch(ctx, cur)
-			if r.opts.Health != nil && ctx.Err() == nil {
-				r.opts.Health.Set("vendor", err)
+			if ctx.Err() == nil {
+				if err == nil && p.Refused != nil {
+					r.streamHealth(ctx, s.Source.Stream(), p.Refused)
+				} else {
+					r.streamHealth(ctx, s.Source.Stream(), err)
+				}
 			}
 			if err != nil {
 				return err
@@ -586,4 +591,22 @@ func Retry(ctx context.Context, initial, max time.Duration, op func() error, not
 		return ctx.Err()
 	}
 	return err
+}
+
+// DiscoveryComponent is the health component of stream discovery.
+const DiscoveryComponent = "discovery"
+
+// StreamComponent is the health component of a stream: "stream <name>".
+// It is ready once the stream's last fetch succeeded and was not refused.
+func StreamComponent(stream string) string { return "stream " + stream }
+
+// streamHealth records the outcome of a stream's latest fetch (nil: up) in
+// the health and the stream-up gauge, logging the change of state once.
+func (r *Runner) streamHealth(ctx context.Context, name string, err error) {
+	if r.opts.Health != nil {
+		r.opts.Health.Set(StreamComponent(name), err)
+	}
+	if m := r.opts.Metrics; m != nil {
+		m.SetStreamUp(name, err)
+	}
 }

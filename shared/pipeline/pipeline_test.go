@@ -519,3 +519,57 @@ func TestUnencodableDeadLetterStopsTheStream(t *testing.T) {
 		t.Errorf("cursor at %d, want 10 (the page with the bad record not checkpointed)", n)
 	}
 }
+
+// healthSource is a listSource under another name that can fail or refuse.
+type healthSource struct {
+	listSource
+	name    string
+	fail    error // every Fetch fails with it
+	refused error // every page is refused with it
+}
+
+func (s *healthSource) Stream() string { return s.name }
+
+func (s *healthSource) Fetch(ctx context.Context, cur pipeline.Cursor) (pipeline.Page, error) {
+	if s.fail != nil {
+		return pipeline.Page{}, s.fail
+	}
+	p, err := s.listSource.Fetch(ctx, cur)
+	p.Refused = s.refused
+	return p, err
+}
+
+// TestHealthIsPerStream checks that one failing or refused stream is named
+// in the health while the others are ready, instead of one "vendor" flag
+// that flaps between them.
+func TestHealthIsPerStream(t *testing.T) {
+	good := &healthSource{listSource: listSource{n: 5, size: 5}, name: "test/good"}
+	failing := &healthSource{listSource: listSource{n: 5, size: 5}, name: "test/failing", fail: errors.New("502 Bad Gateway")}
+	refused := &healthSource{listSource: listSource{n: 5, size: 5}, name: "test/refused", refused: errors.New("403 Forbidden")}
+	health := telemetry.NewHealth()
+	r, err := pipeline.New(pipeline.Options{
+		Producer:          &memProducer{},
+		Checkpoints:       checkpoint.NewMemoryStore(),
+		Encoders:          map[string]pipeline.Encoder{"out": textEncoder{}},
+		DeadLetterTopic:   "dlq",
+		DeadLetterEncoder: textEncoder{},
+		PollInterval:      time.Hour,
+		RetryInitial:      time.Millisecond,
+		RetryMax:          5 * time.Millisecond,
+		Health:            health,
+	},
+		pipeline.Stream{Source: good, Normalize: normalize, Topic: "out"},
+		pipeline.Stream{Source: failing, Normalize: normalize, Topic: "out"},
+		pipeline.Stream{Source: refused, Normalize: normalize, Topic: "out"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := func() bool {
+		_, why := health.Ready()
+		return len(why) == 2 && why["stream test/failing"] == "502 Bad Gateway" && why["stream test/refused"] == "403 Forbidden"
+	}
+	runUntil(t, r, want)
+	if _, why := health.Ready(); !want() {
+		t.Errorf("readiness = %v", why)
+	}
+}

@@ -46,6 +46,12 @@ type Page struct {
 	// records (a window the vendor truncates, say). They are produced to
 	// the dead-letter topic with the page.
 	DeadLetters []SourceDeadLetter
+	// Refused, when set, says the vendor refused the stream's data for a
+	// reason waiting will not fix soon (an EPM set the account no longer
+	// sees, say): the page is Done, the stream waits the poll interval as
+	// usual, and it counts as down (auditstream_stream_up 0, /readyz not
+	// ready) until a later page is not refused.
+	Refused error
 }
 
 // SourceDeadLetter is a problem a source reports about data it could not

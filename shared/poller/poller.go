@@ -190,7 +190,8 @@ func run1(ctx context.Context, svc Service) error {
 		}
 	}
 
-	health := telemetry.NewHealth("kafka", "registry", "vendor")
+	// Each stream adds its own component when it starts (pipeline.StreamComponent).
+	health := telemetry.NewHealth(telemetry.ComponentKafka, telemetry.ComponentRegistry)
 	srv := telemetry.NewServer(c.HTTPAddr, tel, health)
 	if err := srv.Start(); err != nil {
 		return fmt.Errorf("serve %s: %w", c.HTTPAddr, err)

@@ -8,7 +8,6 @@ import (
 const (
 	ComponentKafka    = "kafka"
 	ComponentRegistry = "registry"
-	ComponentVendor   = "vendor"
 )
 
 // reasonNotReached is the readiness reason of a component never reported.
@@ -25,7 +24,7 @@ type Health struct {
 }
 
 // NewHealth returns a Health that waits for each of components, for example
-// ComponentKafka, ComponentRegistry and ComponentVendor. With no components,
+// ComponentKafka and ComponentRegistry. With no components,
 // it is always ready.
 func NewHealth(components ...string) *Health {
 	h := &Health{last: make(map[string]error, len(components))}
@@ -43,6 +42,14 @@ func (h *Health) Set(component string, err error) {
 	defer h.mu.Unlock()
 	h.add(component)
 	h.last[component] = err
+}
+
+// Expect registers component as needed for readiness, not reached yet
+// unless it was reported before.
+func (h *Health) Expect(component string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.add(component)
 }
 
 // Ready reports whether every component is ready and, for each one that is

@@ -24,6 +24,8 @@ const (
 	// KeyStage is the pipeline stage a retry happened in: StageFetch,
 	// StageProduce or StageCheckpoint.
 	KeyStage = attribute.Key("stage")
+	// KeyErrorClass is the class of a stream's last error (ErrorClass).
+	KeyErrorClass = attribute.Key("error_class")
 )
 
 // Values of KeyStage.
@@ -50,6 +52,7 @@ var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 //	auditstream.fetch.duration         auditstream_fetch_duration_seconds        histogram (_bucket, _sum, _count); stream
 //	auditstream.produce.duration       auditstream_produce_duration_seconds      histogram (_bucket, _sum, _count); stream
 //	auditstream.cursor.lag             auditstream_cursor_lag_seconds            gauge; stream
+//	auditstream.stream.up              auditstream_stream_up                     gauge; stream, error_class
 //
 // Attributes use KeyStream, KeyTopic and KeyStage. testdata/metric_names.golden
 // holds the rendered names and is checked by the tests.
@@ -72,6 +75,7 @@ type PipelineMetrics struct {
 	now       func() time.Time
 	mu        sync.Mutex
 	positions map[string]time.Time
+	up        map[string]string // stream → error class, "" when up
 }
 
 // NewPipelineMetrics creates the pipeline's instruments from the global meter
@@ -80,7 +84,7 @@ type PipelineMetrics struct {
 // position last given to SetPosition, per stream.
 func NewPipelineMetrics() (*PipelineMetrics, error) {
 	meter := otel.Meter(meterName)
-	m := &PipelineMetrics{now: time.Now, positions: make(map[string]time.Time)}
+	m := &PipelineMetrics{now: time.Now, positions: make(map[string]time.Time), up: make(map[string]string)}
 	var err error
 	counters := []struct {
 		dst               *metric.Int64Counter
@@ -117,7 +121,34 @@ func NewPipelineMetrics() (*PipelineMetrics, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create gauge auditstream.cursor.lag: %w", err)
 	}
+	_, err = meter.Int64ObservableGauge("auditstream.stream.up",
+		metric.WithDescription("1 while a stream's last fetch succeeded, 0 after it failed or the vendor refused the stream; error_class says why (none, unauthorized, refused, rate_limited, vendor_error, timeout, network, other)."),
+		metric.WithInt64Callback(m.observeUp))
+	if err != nil {
+		return nil, fmt.Errorf("create gauge auditstream.stream.up: %w", err)
+	}
 	return m, nil
+}
+
+// SetStreamUp records the outcome of stream's latest fetch: nil for up,
+// else the error, whose class labels the gauge.
+func (m *PipelineMetrics) SetStreamUp(stream string, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.up[stream] = ErrorClass(err)
+}
+
+func (m *PipelineMetrics) observeUp(_ context.Context, o metric.Int64Observer) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for stream, class := range m.up {
+		v := int64(0)
+		if class == ClassNone {
+			v = 1
+		}
+		o.Observe(v, metric.WithAttributes(KeyStream.String(stream), KeyErrorClass.String(class)))
+	}
+	return nil
 }
 
 // SetPosition records that stream's cursor stands at position (the time of

@@ -29,44 +29,44 @@ func TestHealth(t *testing.T) {
 	}{
 		{
 			name: "nothing reported",
-			want: map[string]string{"kafka": "not reached yet", "registry": "not reached yet", "vendor": "not reached yet"},
+			want: map[string]string{"kafka": "not reached yet", "registry": "not reached yet", "stream plm/ACME/system-logs/item": "not reached yet"},
 		},
 		{
 			name: "two of three ok",
 			set:  []report{{"kafka", nil}, {"registry", nil}},
-			want: map[string]string{"vendor": "not reached yet"},
+			want: map[string]string{"stream plm/ACME/system-logs/item": "not reached yet"},
 		},
 		{
 			name:      "all ok",
-			set:       []report{{"kafka", nil}, {"registry", nil}, {"vendor", nil}},
+			set:       []report{{"kafka", nil}, {"registry", nil}, {"stream plm/ACME/system-logs/item", nil}},
 			wantReady: true,
 			want:      map[string]string{},
 		},
 		{
 			name: "last check failed",
-			set:  []report{{"kafka", nil}, {"registry", nil}, {"vendor", nil}, {"kafka", down}},
+			set:  []report{{"kafka", nil}, {"registry", nil}, {"stream plm/ACME/system-logs/item", nil}, {"kafka", down}},
 			want: map[string]string{"kafka": down.Error()},
 		},
 		{
 			name: "failed before ever reached",
-			set:  []report{{"kafka", nil}, {"registry", nil}, {"vendor", down}},
-			want: map[string]string{"vendor": down.Error()},
+			set:  []report{{"kafka", nil}, {"registry", nil}, {"stream plm/ACME/system-logs/item", down}},
+			want: map[string]string{"stream plm/ACME/system-logs/item": down.Error()},
 		},
 		{
 			name:      "recovered",
-			set:       []report{{"kafka", down}, {"registry", nil}, {"vendor", nil}, {"kafka", nil}},
+			set:       []report{{"kafka", down}, {"registry", nil}, {"stream plm/ACME/system-logs/item", nil}, {"kafka", nil}},
 			wantReady: true,
 			want:      map[string]string{},
 		},
 		{
 			name: "unknown component counts once reported",
-			set:  []report{{"kafka", nil}, {"registry", nil}, {"vendor", nil}, {"oauth", down}},
+			set:  []report{{"kafka", nil}, {"registry", nil}, {"stream plm/ACME/system-logs/item", nil}, {"oauth", down}},
 			want: map[string]string{"oauth": down.Error()},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := NewHealth(ComponentKafka, ComponentRegistry, ComponentVendor)
+			h := NewHealth(ComponentKafka, ComponentRegistry, "stream plm/ACME/system-logs/item")
 			for _, s := range tt.set {
 				h.Set(s.c, s.err)
 			}
@@ -118,7 +118,7 @@ func TestServerEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewPipelineMetrics: %v", err)
 	}
-	h := NewHealth(ComponentKafka, ComponentRegistry, ComponentVendor)
+	h := NewHealth(ComponentKafka, ComponentRegistry, "stream plm/ACME/system-logs/item")
 	s := startServer(t, tel, h)
 	base := "http://" + s.Addr()
 
@@ -152,30 +152,30 @@ func TestServerEndpoints(t *testing.T) {
 			name:     "nothing reached",
 			wantCode: http.StatusServiceUnavailable,
 			want: readyResponse{Status: "not ready", Components: map[string]string{
-				"kafka": "not reached yet", "registry": "not reached yet", "vendor": "not reached yet",
+				"kafka": "not reached yet", "registry": "not reached yet", "stream plm/ACME/system-logs/item": "not reached yet",
 			}},
 		},
 		{
 			name:     "kafka and registry ok",
 			set:      map[string]error{"kafka": nil, "registry": nil},
 			wantCode: http.StatusServiceUnavailable,
-			want:     readyResponse{Status: "not ready", Components: map[string]string{"vendor": "not reached yet"}},
+			want:     readyResponse{Status: "not ready", Components: map[string]string{"stream plm/ACME/system-logs/item": "not reached yet"}},
 		},
 		{
 			name:     "all ok",
-			set:      map[string]error{"vendor": nil},
+			set:      map[string]error{"stream plm/ACME/system-logs/item": nil},
 			wantCode: http.StatusOK,
 			want:     readyResponse{Status: "ready"},
 		},
 		{
 			name:     "vendor fails",
-			set:      map[string]error{"vendor": vendorDown},
+			set:      map[string]error{"stream plm/ACME/system-logs/item": vendorDown},
 			wantCode: http.StatusServiceUnavailable,
-			want:     readyResponse{Status: "not ready", Components: map[string]string{"vendor": vendorDown.Error()}},
+			want:     readyResponse{Status: "not ready", Components: map[string]string{"stream plm/ACME/system-logs/item": vendorDown.Error()}},
 		},
 		{
 			name:     "vendor back",
-			set:      map[string]error{"vendor": nil},
+			set:      map[string]error{"stream plm/ACME/system-logs/item": nil},
 			wantCode: http.StatusOK,
 			want:     readyResponse{Status: "ready"},
 		},

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -430,6 +433,33 @@ func TestShutdownTwice(t *testing.T) {
 	for i := range 2 {
 		if err := tel.Shutdown(context.Background()); err != nil {
 			t.Errorf("Shutdown #%d: %v", i+1, err)
+		}
+	}
+}
+
+type statusErr int
+
+func (e statusErr) Error() string   { return "status" }
+func (e statusErr) HTTPStatus() int { return int(e) }
+
+func TestErrorClass(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{nil, ClassNone},
+		{statusErr(401), ClassUnauthorized},
+		{fmt.Errorf("fetch: %w", statusErr(403)), ClassUnauthorized},
+		{statusErr(404), ClassRefused},
+		{statusErr(429), ClassRateLimited},
+		{statusErr(503), ClassVendorError},
+		{context.DeadlineExceeded, ClassTimeout},
+		{&net.OpError{Op: "dial", Err: errors.New("refused")}, ClassNetwork},
+		{errors.New("bad JSON"), ClassOther},
+	}
+	for _, tt := range tests {
+		if got := ErrorClass(tt.err); got != tt.want {
+			t.Errorf("ErrorClass(%v) = %s, want %s", tt.err, got, tt.want)
 		}
 	}
 }

@@ -222,7 +222,7 @@ func (s *Source) Fetch(ctx context.Context, raw pipeline.Cursor) (pipeline.Page,
 		// waiting the poll interval is all there is to do, and it must not
 		// look like the vendor being down.
 		s.log.ErrorContext(ctx, "epm set refused; tried again after the poll interval", "stream", s.stream, "set", s.setID, "error", err)
-		return pipeline.Page{Next: raw, Position: cur.Last, Done: true}, nil
+		return pipeline.Page{Next: raw, Position: cur.Last, Done: true, Refused: err}, nil
 	default:
 		return pipeline.Page{}, err
 	}
