@@ -8,6 +8,9 @@ BINARIES := $(addprefix ./,$(SERVICES) $(patsubst %/,%,$(dir $(wildcard services
 # FUZZ lists <package dir>:<fuzz target> pairs that make test fuzzes for FUZZTIME each:
 # every decoder of vendor input, and the canonical JSON every event_id hashes.
 FUZZ     := services/poller-plm/internal/plm:FuzzDecodePage services/poller-epm/internal/epm:FuzzDecodePage services/poller-aveva/internal/aveva:FuzzDecodeRecords \
+            services/poller-oracle/internal/oracle:FuzzDecodeRow services/poller-oracle/internal/oracle:FuzzDecodeJobStatus \
+            services/poller-revenera/internal/revenera:FuzzDecodeListing services/poller-revenera/internal/revenera:FuzzFileRows \
+            services/poller-revenera/internal/revenera:FuzzReports \
             shared/event:FuzzCanonicalJSON shared/jsontree:FuzzParse shared/jsontree:FuzzCanonical shared/zipcsv:FuzzRows
 GO       ?= go
 DURATION ?= 0

@@ -42,5 +42,7 @@ func (p Poller) Dir() string { return "services/" + p.Service() }
 var Pollers = []Poller{
 	{Vendor: "aveva"},
 	{Vendor: "epm"},
+	{Vendor: "oracle"},
 	{Vendor: "plm"},
+	{Vendor: "revenera"},
 }
