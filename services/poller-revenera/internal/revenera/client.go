@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/auditstream/auditstream/shared/config"
 	"github.com/auditstream/auditstream/shared/httpx"
 	"github.com/auditstream/auditstream/shared/utcday"
 	"github.com/auditstream/auditstream/shared/zipcsv"
@@ -98,7 +99,8 @@ func NewClientFromConfig(cfg *Config, o ClientOptions) (*Client, error) {
 	logonHTTP := httpx.New(hcfg, append(session, httpx.WithCookieJar(jar))...)
 	ses, err := NewSession(logonHTTP, SessionConfig{
 		BaseURL: cfg.BaseURL, Username: cfg.Username, Password: cfg.Password,
-		Origin: cfg.Origin, Client: cfg.Client, ClientVersion: cfg.UserAgentVersion(),
+		ReadPassword: config.Reader("REVENERA_PASSWORD", cfg.Password),
+		Origin:       cfg.Origin, Client: cfg.Client, ClientVersion: cfg.UserAgentVersion(),
 		Logger: o.Logger, Sleep: o.Sleep,
 	})
 	if err != nil {

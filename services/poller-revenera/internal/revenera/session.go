@@ -49,6 +49,10 @@ type SessionConfig struct {
 	BaseURL string
 	// Username and Password are the logon credentials.
 	Username, Password string
+	// ReadPassword, when set, tells the current password at every logon
+	// (config.Reader re-reads REVENERA_PASSWORD_FILE, so a rotated Secret
+	// is used from the next logon on). Default: Password.
+	ReadPassword func() (string, error)
 	// Origin, Client and ClientVersion are the Origin, RUI-Client and
 	// RUI-Client-Version headers of every call.
 	Origin, Client, ClientVersion string
@@ -70,6 +74,7 @@ type Session struct {
 	base     *url.URL
 	username string
 	password string
+	readPass func() (string, error)
 	header   http.Header
 	log      *slog.Logger
 	sleep    func(ctx context.Context, d time.Duration) error
@@ -98,6 +103,7 @@ func NewSession(hc *httpx.Client, cfg SessionConfig) (*Session, error) {
 		base:     u,
 		username: cfg.Username,
 		password: cfg.Password,
+		readPass: cfg.ReadPassword,
 		header: http.Header{
 			"Origin":            {cfg.Origin},
 			HeaderClient:        {cfg.Client},
@@ -240,7 +246,15 @@ func (s *Session) logon(ctx context.Context, reason string, stale int) error {
 	if gen != stale {
 		return nil
 	}
-	body, err := json.Marshal(credentials{UserName: s.username, Password: s.password})
+	password := s.password
+	if s.readPass != nil {
+		p, err := s.readPass()
+		if err != nil {
+			return fmt.Errorf("revenera logon as %q: %w", s.username, err)
+		}
+		password = p
+	}
+	body, err := json.Marshal(credentials{UserName: s.username, Password: password})
 	if err != nil {
 		return fmt.Errorf("encode revenera logon: %w", err)
 	}
