@@ -135,15 +135,19 @@ func TestRestartFromEveryCursor(t *testing.T) {
 	if len(cursors) < 8 {
 		t.Fatalf("only %d cursors", len(cursors))
 	}
+	w.cleanUp(t, src, cur)
 	for i, c := range cursors {
 		w.clock.Set(simNow)
-		r := drain(t, w.source(t, w.auditReporter(), start), c, &run{ids: map[string]int{}})
+		restarted := w.source(t, w.auditReporter(), start)
+		r := drain(t, restarted, c, &run{ids: map[string]int{}})
 		for k, v := range before[i] {
 			r.ids[k] += v
 		}
 		t.Run(fmt.Sprintf("cursor%d", i), func(t *testing.T) { checkIDs(t, r.ids, want) })
+		// Each restart deletes what it (and its predecessor's cursor)
+		// left, before the next one starts.
+		w.cleanUp(t, restarted, r.last)
 	}
-	w.cleanUp(t, src, cur)
 }
 
 // TestSuccessorGivesTheSameEvents reads the same days through the user
