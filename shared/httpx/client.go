@@ -407,7 +407,9 @@ func (c *Client) logRetry(ctx context.Context, o outcome, attempt int, wait time
 	if !strings.HasPrefix(reason, "status_") && reason != "unauthorized" {
 		attrs = append(attrs, slog.String("error", o.err.Error()))
 	}
-	c.log.LogAttrs(ctx, slog.LevelWarn, "http retry", attrs...)
+	// Debug: the caller that handles the final error logs it once; the
+	// retries are counted in auditstream_http_retries_total.
+	c.log.LogAttrs(ctx, slog.LevelDebug, "http retry", attrs...)
 }
 
 // sleep waits d or until ctx is done.

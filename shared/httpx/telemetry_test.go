@@ -145,7 +145,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatal(err)
 		}
-		if rec["msg"] != "http retry" || rec["level"] != "WARN" || rec["status"] != float64(503) ||
+		if rec["msg"] != "http retry" || rec["level"] != "DEBUG" || rec["status"] != float64(503) ||
 			rec["method"] != "GET" || rec["vendor"] != "plm" || rec["attempt"] == nil || rec["wait"] == nil {
 			t.Errorf("retry log = %v", rec)
 		}

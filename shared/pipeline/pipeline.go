@@ -556,12 +556,23 @@ func (r *Runner) saveCheckpoint(ctx context.Context, cp checkpoint.Checkpoint) e
 // retry calls op until it succeeds or ctx ends, logging and counting each
 // retry of the stream's stage. It returns nil or ctx's error.
 func (r *Runner) retry(ctx context.Context, name, stage string, op func() error) error {
-	return Retry(ctx, r.opts.RetryInitial, r.opts.RetryMax, op, func(err error, attempt int, wait time.Duration) {
-		r.opts.Logger.Warn("stage failed, retrying", "stream", name, "stage", stage, "attempt", attempt, "wait", wait, "error", err)
+	failed := false
+	err := Retry(ctx, r.opts.RetryInitial, r.opts.RetryMax, op, func(err error, attempt int, wait time.Duration) {
+		// One line when a stage starts failing and one when it recovers,
+		// not one per retry (debug has them all; the counter counts them).
+		level := slog.LevelDebug
+		if !failed {
+			failed, level = true, slog.LevelWarn
+		}
+		r.opts.Logger.Log(ctx, level, "stage failed, retrying", "stream", name, "stage", stage, "attempt", attempt, "wait", wait, "error", err)
 		if m := r.opts.Metrics; m != nil {
 			m.Retries.Add(ctx, 1, metric.WithAttributes(attribute.String("stream", name), attribute.String("stage", stage)))
 		}
 	})
+	if failed && err == nil {
+		r.opts.Logger.Info("stage recovered", "stream", name, "stage", stage)
+	}
+	return err
 }
 
 // Retry calls op until it succeeds, returns a backoff.Permanent error, or

@@ -314,13 +314,22 @@ func KafkaConfig(c *config.Common) kafkax.Config {
 // waitFor retries op with backoff until it succeeds, fails permanently or
 // ctx ends, reporting each failure to health and the log.
 func waitFor(ctx context.Context, log *slog.Logger, component string, health *telemetry.Health, op func() error) error {
+	failed := false
 	err := pipeline.Retry(ctx, 500*time.Millisecond, 30*time.Second, func() error {
 		err := op()
 		health.Set(component, err)
 		return err
 	}, func(err error, attempt int, wait time.Duration) {
-		log.Warn("dependency unavailable, retrying", "component", component, "attempt", attempt, "wait", wait, "error", err)
+		// One warning when it goes down, one line when it is back.
+		level := slog.LevelDebug
+		if !failed {
+			failed, level = true, slog.LevelWarn
+		}
+		log.Log(ctx, level, "dependency unavailable, retrying", "component", component, "attempt", attempt, "wait", wait, "error", err)
 	})
+	if failed && err == nil {
+		log.Info("dependency reachable again", "component", component)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			// Stopped while waiting: a clean stop, not a failure.
