@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/auditstream/auditstream/shared/event"
 	"github.com/auditstream/auditstream/shared/httpx"
 	"github.com/auditstream/auditstream/shared/pipeline"
@@ -335,6 +337,11 @@ type scan struct {
 	// time.
 	same []sameRow
 
+	// prev is the newest EventTime met in this read, and prevAt its
+	// offset: every page must continue in ascending order (checkOrder).
+	prev   time.Time
+	prevAt int
+
 	// reanchors counts rescans and why the last one happened; late counts
 	// records found after the anchor but older than the cursor.
 	reanchors int
@@ -396,6 +403,9 @@ func (sc *scan) run(ctx context.Context) error {
 			continue
 		}
 		sc.total = p.TotalCount
+		if err := sc.checkOrder(reqOff, items); err != nil {
+			return err
+		}
 		for i, e := range items {
 			sc.consume(reqOff+i, e)
 		}
@@ -408,6 +418,34 @@ func (sc *scan) run(ctx context.Context) error {
 		}
 		reqOff = sc.offset
 	}
+}
+
+// ErrOutOfOrder is wrapped by the error of a page whose records are not in
+// ascending EventTime order, which the skip rule and the cursor depend on.
+var ErrOutOfOrder = errors.New("epm admin audit records are not in ascending EventTime order")
+
+// checkOrder checks that the records of a page read at offset, after the
+// records read before it in this query, are in non-decreasing EventTime
+// order (records without a time are not ordered and not checked). An
+// unordered page stops the stream with a permanent error, loudly, rather
+// than have the skip rule drop or repeat records: the cursor's invariant
+// holds only for ascending answers.
+func (sc *scan) checkOrder(offset int, items []*Entry) error {
+	if offset == 0 {
+		sc.prev, sc.prevAt = time.Time{}, 0
+	}
+	for i, e := range items {
+		if e.Time.IsZero() {
+			continue
+		}
+		if !sc.prev.IsZero() && e.Time.Before(sc.prev) {
+			return backoff.Permanent(fmt.Errorf("set %s, window %s to %s: record %d at %s follows record %d at %s: %w; stopped so as not to lose records",
+				sc.setID, sc.from.Format(time.RFC3339), sc.end.Format(time.RFC3339), offset+i, e.Time.Format(time.RFC3339Nano),
+				sc.prevAt, sc.prev.Format(time.RFC3339Nano), ErrOutOfOrder))
+		}
+		sc.prev, sc.prevAt = e.Time, offset+i
+	}
+	return nil
 }
 
 // reanchor restarts the read from the cursor's own second with the skip

@@ -2,6 +2,7 @@ package epm
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/auditstream/auditstream/shared/httpx"
 	"github.com/auditstream/auditstream/shared/pipeline"
@@ -574,5 +577,25 @@ func TestSourceRescanRecountsBurst(t *testing.T) {
 	}
 	if !c.Last.Equal(burst) || c.N != 3 || !slices.Equal(c.Same, want) {
 		t.Errorf("cursor after the rescan: last %v n %d same %v; want %v, 3 (b2, b3, b4), %v", c.Last, c.N, c.Same, burst, want)
+	}
+}
+
+// TestOutOfOrderStopsLoudly checks that a page not in ascending EventTime
+// order stops the stream with a permanent error naming the records,
+// instead of letting the skip rule drop or repeat records.
+func TestOutOfOrderStopsLoudly(t *testing.T) {
+	start := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	f := newFakeAudit("s1")
+	var ts []time.Time
+	for i := 1; i <= 10; i++ {
+		ts = append(ts, start.Add(time.Duration(i)*time.Second))
+	}
+	f.add("s1", ts...)
+	f.insertAt("s1", 8, start.Add(2*time.Second))
+	src := sourceFor(f, start, fixedClock(start.Add(time.Hour)), time.Hour, 100, "s1")
+	_, err := src.Fetch(context.Background(), nil)
+	var perm *backoff.PermanentError
+	if !errors.Is(err, ErrOutOfOrder) || !errors.As(err, &perm) {
+		t.Fatalf("Fetch = %v, want a permanent ErrOutOfOrder", err)
 	}
 }
